@@ -1,0 +1,415 @@
+"""MNIST from IDX files, and the noisy binary MNIST tasks of the PathNet paper.
+
+NumPy only: nothing here imports TensorFlow, so data loading and task building are
+tested in milliseconds and the training code decides how to put arrays on device.
+
+- `load_mnist(data_dir)` reads the four standard MNIST files (gzipped IDX, or
+  uncompressed with the same names minus ".gz") and validates them, raising
+  `DataError` with one sentence naming the path and what was expected.
+- `validate_digits(digits)` turns "1,3" or (1, 3) into a checked pair of digits.
+- `salt_and_pepper(images, probability, rng)` replaces pixels by 0 or 1.
+- `binary_task(mnist, digits, noise, rng)` builds one binary task: the two digits,
+  scaled to [0, 1], flattened to 784, noised once, shuffled.
+
+All randomness comes from the `numpy.random.Generator` passed in; nothing is
+cached between calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import math
+import os
+import pathlib
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+IMAGES_MAGIC = 0x00000803  # 2051: unsigned bytes, 3 dimensions [count, rows, cols].
+LABELS_MAGIC = 0x00000801  # 2049: unsigned bytes, 1 dimension [count].
+IMAGE_ROWS = 28
+IMAGE_COLS = 28
+IMAGE_SIZE = IMAGE_ROWS * IMAGE_COLS  # 784
+NUM_CLASSES = 10
+
+DEFAULT_MNIST_DIR = pathlib.Path(__file__).resolve().parent.parent / "data" / "mnist"
+
+# (field of Mnist, standard file name, expected magic number, kind for messages).
+_MNIST_FILES = (
+    ("train_images", "train-images-idx3-ubyte.gz", IMAGES_MAGIC, "train images"),
+    ("train_labels", "train-labels-idx1-ubyte.gz", LABELS_MAGIC, "train labels"),
+    ("test_images", "t10k-images-idx3-ubyte.gz", IMAGES_MAGIC, "test images"),
+    ("test_labels", "t10k-labels-idx1-ubyte.gz", LABELS_MAGIC, "test labels"),
+)
+
+
+class DataError(ValueError):
+    """A data directory or file is missing or malformed, or a data argument is bad."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Mnist:
+    """The MNIST train and test splits as read from the IDX files.
+
+    Arrays are read-only views of the decompressed files (`np.frombuffer`).
+    Equality is identity (`eq=False`): comparing arrays field by field is ambiguous.
+
+    Attributes:
+      train_images: [num_train, 28, 28] uint8 (60000 in the standard files).
+      train_labels: [num_train] uint8 in 0-9.
+      test_images: [num_test, 28, 28] uint8 (10000 in the standard files).
+      test_labels: [num_test] uint8 in 0-9.
+    """
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+    def __repr__(self) -> str:
+        return (
+            f"Mnist(train_images={list(self.train_images.shape)}, "
+            f"test_images={list(self.test_images.shape)})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BinaryTask:
+    """One binary classification task: digits[0] (label 0) vs digits[1] (label 1).
+
+    Attributes:
+      name: e.g. "1v3".
+      digits: the two digits, (label-0 digit, label-1 digit).
+      train_x: [num_train, 784] float32 in [0, 1], noised once, shuffled.
+      train_y: [num_train] int32, 0 for digits[0] and 1 for digits[1].
+      test_x: [num_test, 784] float32 in [0, 1], noised the same way
+        (an independent draw), shuffled.
+      test_y: [num_test] int32.
+    """
+
+    name: str
+    digits: tuple[int, int]
+    train_x: np.ndarray
+    train_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+
+    def __repr__(self) -> str:
+        return (
+            f"BinaryTask(name={self.name!r}, train_x={list(self.train_x.shape)}, "
+            f"test_x={list(self.test_x.shape)})"
+        )
+
+
+def load_mnist(data_dir: str | os.PathLike | None = None) -> Mnist:
+    """Reads and validates the four standard MNIST IDX files in `data_dir`.
+
+    Args:
+      data_dir: directory holding train-images-idx3-ubyte.gz,
+        train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and
+        t10k-labels-idx1-ubyte.gz (each may instead be present uncompressed, under
+        the same name minus ".gz"). None means `DEFAULT_MNIST_DIR`.
+
+    Returns:
+      An `Mnist` whose arrays hold however many examples the files hold.
+
+    Raises:
+      DataError: the directory or a file is missing, a file is not valid gzip or is
+        truncated, has the wrong magic number, holds more or fewer bytes than its
+        header says, images and labels counts differ, or a label is outside 0-9.
+    """
+    directory = pathlib.Path(DEFAULT_MNIST_DIR if data_dir is None else data_dir)
+    if not directory.exists():
+        raise DataError(
+            f"MNIST directory {directory} does not exist; expected a directory "
+            f"holding {', '.join(name for _, name, _, _ in _MNIST_FILES)}."
+        )
+    if not directory.is_dir():
+        raise DataError(
+            f"MNIST directory {directory} is not a directory; expected a directory "
+            "holding the four MNIST IDX files."
+        )
+
+    arrays = {}
+    paths = {}
+    for field, name, magic, kind in _MNIST_FILES:
+        raw, path = _read_file_bytes(directory, name, kind)
+        arrays[field] = _parse_idx(raw, path, magic, kind)
+        paths[field] = path
+
+    for split in ("train", "test"):
+        images = arrays[f"{split}_images"]
+        labels = arrays[f"{split}_labels"]
+        if images.shape[1:] != (IMAGE_ROWS, IMAGE_COLS):
+            raise DataError(
+                f"MNIST {split} images file {paths[f'{split}_images']} holds "
+                f"{images.shape[1]} x {images.shape[2]} images; expected "
+                f"{IMAGE_ROWS} x {IMAGE_COLS}."
+            )
+        if images.shape[0] != labels.shape[0]:
+            raise DataError(
+                f"MNIST {split} images file {paths[f'{split}_images']} holds "
+                f"{images.shape[0]} images but labels file "
+                f"{paths[f'{split}_labels']} holds {labels.shape[0]} labels; "
+                "the counts must match."
+            )
+        bad = np.flatnonzero(labels >= NUM_CLASSES)
+        if bad.size:
+            raise DataError(
+                f"MNIST {split} labels file {paths[f'{split}_labels']} holds label "
+                f"{int(labels[bad[0]])} at index {int(bad[0])}; labels must be in "
+                f"0-{NUM_CLASSES - 1}."
+            )
+    return Mnist(**arrays)
+
+
+def _read_file_bytes(
+    directory: pathlib.Path, name: str, kind: str
+) -> tuple[bytes, pathlib.Path]:
+    """Returns the decompressed bytes of `directory/name` and the path read.
+
+    Falls back to the uncompressed file (`name` minus ".gz") if the .gz is absent.
+    """
+    gz_path = directory / name
+    raw_path = directory / name.removesuffix(".gz")
+    if gz_path.is_file():
+        path, compressed = gz_path, True
+    elif raw_path.is_file():
+        path, compressed = raw_path, False
+    else:
+        raise DataError(
+            f"MNIST {kind} file {gz_path} is missing (an uncompressed "
+            f"{raw_path.name} beside it would also do)."
+        )
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise DataError(
+            f"MNIST {kind} file {path} cannot be read ({error})."
+        ) from error
+    if not compressed:
+        return content, path
+    try:
+        return gzip.decompress(content), path
+    except (OSError, EOFError, zlib.error) as error:
+        # gzip.BadGzipFile is an OSError; a cut file raises EOFError; corrupt
+        # deflate data raises zlib.error.
+        raise DataError(
+            f"MNIST {kind} file {path} is not a valid gzip file or is truncated "
+            f"({error})."
+        ) from error
+
+
+def _parse_idx(
+    raw: bytes, path: pathlib.Path, expected_magic: int, kind: str
+) -> np.ndarray:
+    """Checks an IDX header against `expected_magic` and the data length.
+
+    Returns:
+      A read-only uint8 view of the data, shaped by the header's dimensions
+      ([count, rows, cols] for images, [count] for labels).
+    """
+    if len(raw) < 4:
+        raise DataError(
+            f"MNIST {kind} file {path} holds {len(raw)} bytes, too few for an IDX "
+            "magic number."
+        )
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != expected_magic:
+        raise DataError(
+            f"MNIST {kind} file {path} starts with magic number 0x{magic:08x} "
+            f"({magic}); expected 0x{expected_magic:08x} ({expected_magic})."
+        )
+    num_dims = expected_magic & 0xFF
+    header_size = 4 + 4 * num_dims
+    if len(raw) < header_size:
+        raise DataError(
+            f"MNIST {kind} file {path} holds {len(raw)} bytes, too few for its "
+            f"{header_size}-byte IDX header."
+        )
+    dims = tuple(
+        int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(num_dims)
+    )
+    expected_bytes = math.prod(dims)
+    data_bytes = len(raw) - header_size
+    if data_bytes != expected_bytes:
+        raise DataError(
+            f"MNIST {kind} file {path} holds {data_bytes} bytes of data but its "
+            f"header's dimensions {' x '.join(map(str, dims))} need "
+            f"{expected_bytes}."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(dims)
+
+
+def validate_digits(digits: Sequence[int] | str) -> tuple[int, int]:
+    """Checks a digit pair given as a sequence, or a string like "1,3" or "1v3".
+
+    Returns:
+      (first digit, second digit), plain ints in 0-9, different from each other.
+
+    Raises:
+      DataError: not exactly two integers, a digit outside 0-9, or the same digit
+        twice.
+    """
+    if isinstance(digits, str):
+        shown = repr(digits)
+        parts = digits.replace("v", ",").split(",")
+        try:
+            values = [int(part) for part in parts]
+        except ValueError:
+            raise DataError(
+                f"digit pair {shown} must be two integers in 0-9 separated by a "
+                "comma, like '1,3'."
+            ) from None
+    else:
+        try:
+            items = list(digits)
+        except TypeError:
+            raise DataError(
+                f"digit pair {digits!r} must be a sequence of two digits in 0-9 or "
+                "a string like '1,3'."
+            ) from None
+        for item in items:
+            if isinstance(item, (bool, np.bool_)) or not isinstance(
+                item, (int, np.integer)
+            ):
+                raise DataError(
+                    f"digit {item!r} in digit pair {digits!r} must be an integer "
+                    "in 0-9."
+                )
+        values = [int(item) for item in items]
+        shown = str(tuple(values))
+    if len(values) != 2:
+        raise DataError(
+            f"digit pair {shown} must name exactly two digits in 0-9, not "
+            f"{len(values)}."
+        )
+    for value in values:
+        if not 0 <= value < NUM_CLASSES:
+            raise DataError(f"digit {value} in digit pair {shown} must be in 0-9.")
+    if values[0] == values[1]:
+        raise DataError(f"digit pair {shown} must name two different digits in 0-9.")
+    return values[0], values[1]
+
+
+def _validate_probability(probability: float, what: str) -> float:
+    """Returns `probability` as a float, or raises DataError if not in [0, 1]."""
+    try:
+        value = float(probability)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # Also rejects NaN.
+        raise DataError(f"{what} {probability!r} must be a number in [0, 1].")
+    return value
+
+
+def salt_and_pepper(
+    images: np.ndarray, probability: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Salt-and-pepper noise: each pixel, with `probability`, becomes 0.0 or 1.0.
+
+    Each pixel independently is replaced with chance `probability`, by 1.0 (salt)
+    or 0.0 (pepper) with equal chance, and otherwise kept.
+
+    Args:
+      images: float array of any shape, values in [0, 1]; not modified.
+      probability: chance in [0, 1] that a pixel is replaced.
+      rng: the only source of randomness (one uniform draw per pixel).
+
+    Returns:
+      A new float32 array shaped like `images`; with probability 0 an equal copy.
+
+    Raises:
+      DataError: `probability` is not a number in [0, 1].
+    """
+    probability = _validate_probability(probability, "salt-and-pepper probability")
+    images = np.asarray(images, dtype=np.float32)
+    # One uniform u per pixel: u < p/2 -> salt (1.0), p/2 <= u < p -> pepper (0.0).
+    uniform = rng.random(images.shape, dtype=np.float32)
+    replaced = uniform < np.float32(probability)
+    salt = uniform < np.float32(probability / 2)
+    return np.where(replaced, salt.astype(np.float32), images).astype(
+        np.float32, copy=False
+    )
+
+
+def binary_task(
+    mnist: Mnist,
+    digits: Sequence[int] | str,
+    noise: float = 0.5,
+    rng: np.random.Generator | None = None,
+    max_train: int | None = None,
+    max_test: int | None = None,
+) -> BinaryTask:
+    """Builds the noisy binary task digits[0] (label 0) vs digits[1] (label 1).
+
+    Selects the two digits from both splits, scales uint8 to float32 in [0, 1],
+    flattens to 784, shuffles each split, keeps the first `max_train` / `max_test`
+    shuffled examples if asked, then applies `salt_and_pepper(noise)` once to each
+    split (independent draws): a fixed noisy copy from which training samples
+    batches. The shuffle is drawn before the noise, so one seed gives the same
+    example order whatever `noise` is.
+
+    Args:
+      mnist: from `load_mnist`.
+      digits: two different digits in 0-9, as a sequence or a string like "1,3".
+      noise: salt-and-pepper probability in [0, 1] (the paper's binary MNIST
+        tasks use 0.5).
+      rng: the only source of randomness (required); one seed gives bit-identical
+        arrays.
+      max_train: if given, a positive int: keep at most this many training
+        examples (for tiny tests).
+      max_test: if given, a positive int: keep at most this many test examples.
+
+    Returns:
+      A `BinaryTask` named like "1v3".
+
+    Raises:
+      DataError: a bad digit pair, noise, max_train or max_test, or a digit with
+        no examples in a split.
+      TypeError: `rng` is not a `numpy.random.Generator`.
+    """
+    first, second = validate_digits(digits)
+    noise = _validate_probability(noise, "noise")
+    for name, limit in (("max_train", max_train), ("max_test", max_test)):
+        if limit is not None and (
+            isinstance(limit, (bool, np.bool_))
+            or not isinstance(limit, (int, np.integer))
+            or limit < 1
+        ):
+            raise DataError(f"{name} {limit!r} must be a positive integer or None.")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            "binary_task needs rng, a numpy.random.Generator, not "
+            f"{type(rng).__name__}."
+        )
+
+    splits = {}
+    for split, images, labels, limit in (
+        ("train", mnist.train_images, mnist.train_labels, max_train),
+        ("test", mnist.test_images, mnist.test_labels, max_test),
+    ):
+        for digit in (first, second):
+            if not np.any(labels == digit):
+                raise DataError(
+                    f"digit {digit} has no examples in the MNIST {split} split."
+                )
+        (indices,) = np.nonzero((labels == first) | (labels == second))
+        indices = indices[rng.permutation(indices.size)][:limit]
+        x = images[indices].reshape(indices.size, -1).astype(np.float32)
+        x /= np.float32(255.0)
+        y = (labels[indices] == second).astype(np.int32)
+        splits[split] = (x, y)
+
+    train_x = salt_and_pepper(splits["train"][0], noise, rng)
+    test_x = salt_and_pepper(splits["test"][0], noise, rng)
+    return BinaryTask(
+        name=f"{first}v{second}",
+        digits=(first, second),
+        train_x=train_x,
+        train_y=splits["train"][1],
+        test_x=test_x,
+        test_y=splits["test"][1],
+    )

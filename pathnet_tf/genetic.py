@@ -1,0 +1,143 @@
+"""Genotypes and tournament selection. NumPy only.
+
+A genotype (pathway) is an `[L, N]` integer matrix: row l names the N modules (0..M-1)
+used in layer l (the paper's "3×3 matrix of integers in the range [1, 10]", zero-based
+here). A population is an `[P, L, N]` array. `Tournament` is an ask/tell object that
+owns its random generator and knows nothing of networks:
+
+    candidates = tournament.ask()              # [B, L, N] genotypes to evaluate
+    winner = tournament.tell(fitness, loss)    # losers <- mutated copies of the winner
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BOUNDARIES = ("clamp", "wrap")
+
+
+def random_genotype(rng: np.random.Generator, num_layers: int, num_modules: int,
+                    num_active: int) -> np.ndarray:
+    """An `[L, N] int32` genotype with N distinct modules in each layer."""
+    if num_active > num_modules:
+        raise ValueError(f"num_active ({num_active}) must be <= num_modules ({num_modules})")
+    rows = [rng.choice(num_modules, size=num_active, replace=False) for _ in range(num_layers)]
+    return np.stack(rows).astype(np.int32)
+
+
+def default_mutation_rate(num_layers: int, num_active: int) -> float:
+    """The paper's per-element mutation probability, 1 / (L·N)."""
+    return 1.0 / (num_layers * num_active)
+
+
+def mutate(genotype: np.ndarray, rng: np.random.Generator, num_modules: int,
+           rate: float | None = None, max_offset: int = 2,
+           boundary: str = "clamp") -> np.ndarray:
+    """A mutated copy of `genotype` (`[L, N]`).
+
+    Each element, with probability `rate` (default 1/(L·N)), gets a uniform integer
+    offset from [-max_offset, max_offset] (inclusive; an offset of 0 is possible, as in
+    the paper's description), then is clamped to [0, M-1] (`boundary="clamp"`, the
+    paper's author's code) or wrapped modulo M (`"wrap"`, as in kimhc6028's port).
+    """
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"boundary ({boundary!r}) must be one of {BOUNDARIES}")
+    genotype = np.asarray(genotype)
+    if rate is None:
+        rate = default_mutation_rate(*genotype.shape)
+    chosen = rng.random(genotype.shape) < rate
+    offsets = rng.integers(-max_offset, max_offset + 1, size=genotype.shape)
+    mutated = genotype + np.where(chosen, offsets, 0)
+    if boundary == "clamp":
+        mutated = np.clip(mutated, 0, num_modules - 1)
+    else:
+        mutated = np.mod(mutated, num_modules)
+    return mutated.astype(np.int32)
+
+
+def select_winner(fitness, loss=None) -> int:
+    """Index of the tournament's winner: highest fitness; ties go to the lower loss,
+    then to the lower index. Order-independent except for exact ties in both."""
+    fitness = np.asarray(fitness, dtype=np.float64)
+    loss = np.zeros_like(fitness) if loss is None else np.asarray(loss, dtype=np.float64)
+    # lexsort sorts by the last key first: fitness descending, then loss ascending.
+    return int(np.lexsort((loss, -fitness))[0])
+
+
+def active_mask(genotype: np.ndarray, num_modules: int) -> np.ndarray:
+    """`[L, N]` genotype -> `[L, M] bool`, True for the modules it uses."""
+    genotype = np.asarray(genotype)
+    mask = np.zeros((genotype.shape[0], num_modules), dtype=bool)
+    np.put_along_axis(mask, genotype, True, axis=1)
+    return mask
+
+
+def overlap(path_a: np.ndarray, path_b: np.ndarray, num_modules: int) -> int:
+    """Number of modules two pathways share, counted per layer (distinct modules)."""
+    return int(np.sum(active_mask(path_a, num_modules) & active_mask(path_b, num_modules)))
+
+
+class Tournament:
+    """Tournament selection over a population of pathways (ask/tell).
+
+    Args:
+      population_size: P, number of genotypes.
+      num_layers, num_modules, num_active: L, M, N.
+      tournament_size: B, candidates per tournament (the paper uses 2).
+      rng: the generator this object owns; every random choice comes from it.
+      mutation_rate: per-element probability, default 1/(L·N).
+      boundary: "clamp" or "wrap" (see `mutate`).
+    """
+
+    def __init__(self, population_size: int, num_layers: int, num_modules: int,
+                 num_active: int, rng: np.random.Generator, tournament_size: int = 2,
+                 mutation_rate: float | None = None, boundary: str = "clamp"):
+        if tournament_size < 2 or tournament_size > population_size:
+            raise ValueError(
+                f"tournament_size ({tournament_size}) must be between 2 and "
+                f"population_size ({population_size})")
+        if boundary not in BOUNDARIES:
+            raise ValueError(f"boundary ({boundary!r}) must be one of {BOUNDARIES}")
+        self.num_modules = num_modules
+        self.tournament_size = tournament_size
+        self.mutation_rate = (default_mutation_rate(num_layers, num_active)
+                              if mutation_rate is None else mutation_rate)
+        self.boundary = boundary
+        self.rng = rng
+        self.population = np.stack([
+            random_genotype(rng, num_layers, num_modules, num_active)
+            for _ in range(population_size)])  # [P, L, N]
+        self._pending: np.ndarray | None = None
+
+    def ask(self) -> np.ndarray:
+        """Pick B distinct members at random; returns their genotypes `[B, L, N]`."""
+        self._pending = self.rng.choice(len(self.population), self.tournament_size,
+                                        replace=False)
+        return self.population[self._pending].copy()
+
+    def tell(self, fitness, loss=None) -> int:
+        """Report the candidates' fitness (and loss, the tie-break) in `ask()` order.
+
+        Every loser is overwritten by a mutated copy of the winner. Returns the
+        winner's position among the candidates (0..B-1).
+        """
+        if self._pending is None:
+            raise RuntimeError("tell() called without a pending ask()")
+        fitness = np.asarray(fitness)
+        if fitness.shape != (self.tournament_size,):
+            raise ValueError(f"fitness has shape {fitness.shape}, expected "
+                             f"({self.tournament_size},)")
+        winner = select_winner(fitness, loss)
+        members, self._pending = self._pending, None
+        champion = self.population[members[winner]]
+        for position, member in enumerate(members):
+            if position != winner:
+                self.population[member] = mutate(
+                    champion, self.rng, self.num_modules, self.mutation_rate,
+                    boundary=self.boundary)
+        return winner
+
+    def module_usage(self) -> np.ndarray:
+        """`[L, M]` fraction of the population using each module."""
+        masks = np.stack([active_mask(g, self.num_modules) for g in self.population])
+        return masks.mean(axis=0)

@@ -1,0 +1,187 @@
+"""The PathNet model: L layers of M modules, one readout head per task, a frozen mask.
+
+`PathNet(inputs, path, task)` runs the pathway `path` (`[L, N] int32`) through the
+module layers and the readout of `task`. Heads are added per task (`add_task`), never
+shared. `frozen` (`[L, M]`, a tracked non-trainable weight) marks modules that no
+update may touch: the training code keeps them bit-identical.
+
+For the compiled training loop the model also exposes its arithmetic as a pure
+function of a list of tensors (`apply(params, ...)`, with `params` ordered as
+`task_variables(task)`), so candidate weights can be loop-carried without touching
+the variables.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from pathnet_tf.layers import COMPUTE_MODES, PathNetDense, active_mask, dense_slots, module_plan
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} ({value!r}) must be a positive integer")
+
+
+@keras.saving.register_keras_serializable(package="pathnet_tf")
+class PathNet(keras.Model):
+    """L layers of M dense modules of `units` units, and a readout per task.
+
+    Args:
+      input_dim: size of a flattened input.
+      num_layers: L. num_modules: M. num_active: N (at most N modules per layer).
+      units: units per module.
+      task_classes: number of classes of each task head to create now.
+      compute: "gather" (cost ∝ N) or "mask" (cost ∝ M), see `layers.dense_modules`.
+    """
+
+    def __init__(self, input_dim: int, num_layers: int = 3, num_modules: int = 10,
+                 num_active: int = 3, units: int = 20, task_classes=(),
+                 compute: str = "gather", **kwargs):
+        super().__init__(**kwargs)
+        for name, value in [("input_dim", input_dim), ("num_layers", num_layers),
+                            ("num_modules", num_modules), ("num_active", num_active),
+                            ("units", units)]:
+            _positive_int(name, value)
+        if num_active > num_modules:
+            raise ValueError(
+                f"num_active ({num_active}) must be <= num_modules ({num_modules})")
+        if compute not in COMPUTE_MODES:
+            raise ValueError(f"compute ({compute!r}) must be one of {COMPUTE_MODES}")
+        self.input_dim = input_dim
+        self.num_layers = num_layers
+        self.num_modules = num_modules
+        self.num_active = num_active
+        self.units = units
+        self.compute = compute
+        self.module_layers = []
+        for index in range(num_layers):
+            layer = PathNetDense(num_modules, units, compute=compute, name=f"modules_{index}")
+            layer.build((None, input_dim if index == 0 else units))
+            self.module_layers.append(layer)
+        self.frozen = self.add_weight(name="frozen", shape=(num_layers, num_modules),
+                                      initializer="zeros", trainable=False)
+        self.readouts = []
+        self.task_classes = []
+        for num_classes in task_classes:
+            self.add_task(num_classes)
+        self.built = True
+
+    # -- structure -------------------------------------------------------------------
+
+    def add_task(self, num_classes: int) -> int:
+        """Adds a fresh readout head of `num_classes` outputs; returns the task index."""
+        _positive_int("num_classes", num_classes)
+        task = len(self.readouts)
+        head = keras.layers.Dense(num_classes, name=f"readout_{task}")
+        head.build((None, self.units))
+        self.readouts.append(head)
+        self.task_classes.append(num_classes)
+        return task
+
+    def _check_task(self, task: int):
+        if not 0 <= task < len(self.readouts):
+            raise ValueError(f"task ({task}) must name one of the {len(self.readouts)} "
+                             "readout heads (add_task first)")
+
+    def task_variables(self, task: int) -> list:
+        """The variables training on `task` may change, in `apply`'s order:
+        `[kernel_0, bias_0, ..., kernel_{L-1}, bias_{L-1}, head_kernel, head_bias]`."""
+        self._check_task(task)
+        variables = []
+        for layer in self.module_layers:
+            variables += [layer.kernel, layer.bias]
+        head = self.readouts[task]
+        return variables + [head.kernel, head.bias]
+
+    # -- arithmetic ------------------------------------------------------------------
+    #
+    # A "plan" is, per layer, the module rows computed for a pathway and their weights
+    # (`layers.module_plan`): the N active modules ("gather") or all M ("mask").
+    # Training gathers those rows once per candidate, trains the small gathered
+    # tensors for T steps and writes them back: cost ∝ N, not M.
+
+    def plan(self, path) -> list:
+        """`path: [L, N] int32` -> per layer `(indices [S] int32, weights [S] float32)`."""
+        return [module_plan(path[index], self.num_modules, self.compute)
+                for index in range(self.num_layers)]
+
+    def variable_layers(self, task: int) -> list:
+        """For each of `task_variables(task)`: the module layer whose rows it holds
+        (stacked along axis 0), or None for the readout."""
+        self._check_task(task)
+        return [index for index in range(self.num_layers) for _ in range(2)] + [None, None]
+
+    def gather_slots(self, tensors, plan, task: int) -> list:
+        """Rows of the planned modules from tensors aligned with `task_variables(task)`
+        (weights, or optimizer slots of the same shapes); readout tensors pass as is."""
+        return [tensor if layer is None else tf.gather(tensor, plan[layer][0])
+                for tensor, layer in zip(tensors, self.variable_layers(task))]
+
+    def slot_masks(self, plan, task: int) -> list:
+        """Per gathered tensor, a boolean mask (broadcastable) of the rows an update may
+        change: a module that is on the pathway (weight > 0, so a repeated module is
+        updated once) and not frozen. The readout always may."""
+        frozen = tf.convert_to_tensor(self.frozen) > 0.5  # [L, M]
+        masks = []
+        for variable, layer in zip(self.task_variables(task), self.variable_layers(task)):
+            if layer is None:
+                masks.append(tf.constant(True))
+                continue
+            indices, weights = plan[layer]
+            trainable = tf.logical_and(weights > 0, tf.logical_not(
+                tf.gather(frozen[layer], indices)))  # [S]
+            masks.append(tf.reshape(trainable, [-1] + [1] * (len(variable.shape) - 1)))
+        return masks
+
+    def apply_slots(self, slot_params, inputs, plan, task: int):
+        """Logits `[batch, classes]` from gathered weights (`gather_slots`)."""
+        hidden = inputs
+        for index, layer in enumerate(self.module_layers):
+            kernels, biases = slot_params[2 * index], slot_params[2 * index + 1]
+            hidden = dense_slots(hidden, kernels, biases, plan[index][1], layer.activation)
+        head_kernel, head_bias = slot_params[-2], slot_params[-1]
+        return tf.matmul(hidden, head_kernel) + head_bias
+
+    def apply(self, params, inputs, path, task: int):
+        """Logits `[batch, classes]` of pathway `path` (`[L, N] int32`) for `task`,
+        computed from `params` (tensors ordered as `task_variables(task)`)."""
+        plan = self.plan(path)
+        return self.apply_slots(self.gather_slots(params, plan, task), inputs, plan, task)
+
+    def call(self, inputs, path, task: int = 0):
+        self._check_task(task)
+        path = tf.convert_to_tensor(path, tf.int32)
+        params = [v.value for v in self.task_variables(task)]
+        return self.apply(params, tf.convert_to_tensor(inputs, tf.float32), path, task)
+
+    # -- transfer --------------------------------------------------------------------
+
+    def freeze(self, path) -> None:
+        """Marks the modules of `path` (`[L, N]`) frozen, adding to those already frozen."""
+        path = tf.convert_to_tensor(path, tf.int32)
+        masks = tf.stack([active_mask(path[i], self.num_modules)
+                          for i in range(self.num_layers)])
+        self.frozen.assign(tf.maximum(tf.convert_to_tensor(self.frozen), masks))
+
+    def reinitialize_unfrozen(self) -> None:
+        """Fresh initial values for every module that is not frozen."""
+        frozen = tf.convert_to_tensor(self.frozen) > 0.5
+        for index, layer in enumerate(self.module_layers):
+            keep = frozen[index]
+            layer.kernel.assign(tf.where(keep[:, None, None], layer.kernel,
+                                         layer.initial_kernel()))
+            layer.bias.assign(tf.where(keep[:, None], layer.bias, tf.zeros_like(layer.bias)))
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "input_dim": self.input_dim,
+            "num_layers": self.num_layers,
+            "num_modules": self.num_modules,
+            "num_active": self.num_active,
+            "units": self.units,
+            "task_classes": list(self.task_classes),
+            "compute": self.compute,
+        }
