@@ -245,12 +245,13 @@ class EvolveResult:
 def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, *,
            steps_per_candidate: int, batch_size: int, threshold: float,
            max_generations: int,
-           on_generation: Callable[[int, np.ndarray, np.ndarray, int], None] | None = None,
+           on_generation: Callable[..., None] | None = None,
            ) -> EvolveResult:
     """Runs tournaments until a winner's fitness reaches `threshold` or
     `max_generations` have run. Never raises for an unsolved task: `solved` says.
 
-    `on_generation(generation, paths, fitness, winner)` is called after each one.
+    `on_generation(generation, paths, fitness, winner, best_fitness, best_path)` is
+    called after each one (`paths: [B, L, N]`, `fitness: [B]`).
     """
     start = time.perf_counter()
     best_fitness, best_path = -1.0, None
@@ -269,7 +270,7 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
             best_fitness, best_path = float(fitness[winner]), paths[winner].copy()
         solved = best_fitness >= threshold
         if on_generation is not None:
-            on_generation(generation, paths, fitness, winner)
+            on_generation(generation, paths, fitness, winner, best_fitness, best_path)
     return EvolveResult(generations=generation, solved=solved, best_fitness=best_fitness,
                         best_path=best_path, fitness_history=history,
                         wall_seconds=time.perf_counter() - start)
