@@ -13,10 +13,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from absl import app, flags
 
-from pathnet_tf import binary_mnist
 from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-from pathnet_tf.data import DataError
-from pathnet_tf.workdir import WorkdirError
+from pathnet_tf.data import DataError, load_mnist
+from pathnet_tf.workdir import WorkdirError, prepare_workdir
 
 _NET, _EVO = PathNetConfig(), EvolutionConfig()
 FLAGS = flags.FLAGS
@@ -72,8 +71,13 @@ def main(argv):
     if len(argv) > 1:
         sys.exit(f"error: unexpected arguments {argv[1:]}")
     try:
+        # Everything that can be wrong is checked before TensorFlow is even imported.
         config = config_from_flags()
-        binary_mnist.run(config, FLAGS.workdir)
+        mnist = load_mnist(config.data_dir)
+        workdir = prepare_workdir(FLAGS.workdir)
+        from pathnet_tf import binary_mnist
+
+        binary_mnist.run(config, workdir, mnist=mnist)
     except (ValueError, DataError, WorkdirError) as error:
         sys.exit(f"error: {error}")
 

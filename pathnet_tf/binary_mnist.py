@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -78,15 +78,18 @@ def _task_results(task_data: data_lib.BinaryTask, trainer: TaskTrainer,
     }
 
 
-def run(config: BinaryMnistConfig, workdir, log: Callable[[str], None] = print) -> dict:
+def run(config: BinaryMnistConfig, workdir, log: Callable[[str], None] = print,
+        mnist: data_lib.Mnist | None = None) -> dict:
     """Runs the experiment into `workdir`; returns what it writes to results.json.
 
+    `mnist`: the data set if already loaded, else it is read from `config.data_dir`.
     Raises (before writing anything) `data.DataError` for bad data,
     `workdir.WorkdirError` for an unusable workdir.
     """
     start = time.perf_counter()
     workdir = prepare_workdir(workdir)
-    mnist = data_lib.load_mnist(config.data_dir)
+    if mnist is None:
+        mnist = data_lib.load_mnist(config.data_dir)
     rng = np.random.default_rng(config.seed)
     keras.utils.set_random_seed(config.seed)
     tasks = [data_lib.binary_task(mnist, digits, config.noise, rng,

@@ -11,9 +11,13 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from pathnet_tf.data import validate_digits
 from pathnet_tf.genetic import BOUNDARIES
-from pathnet_tf.layers import COMPUTE_MODES
-from pathnet_tf.optimizers import OPTIMIZERS
+
+# The choices below are defined here, at the bottom of the import graph, so that
+# validating a configuration never imports TensorFlow (a bad flag fails in a blink).
+COMPUTE_MODES = ("gather", "mask")  # layers.module_plan
+OPTIMIZERS = ("sgd", "adam")  # optimizers.make_optimizer
 
 
 def _check_positive_int(owner, *names):
@@ -108,8 +112,6 @@ class BinaryMnistConfig:
     log_every: int = 10  # progress line
 
     def __post_init__(self):
-        from pathnet_tf.data import validate_digits  # NumPy only; keeps imports light
-
         object.__setattr__(self, "task_a", validate_digits(self.task_a))
         object.__setattr__(self, "task_b", validate_digits(self.task_b))
         if not (isinstance(self.noise, (int, float)) and 0 <= self.noise <= 1):

@@ -19,7 +19,7 @@ import math
 import keras
 import tensorflow as tf
 
-COMPUTE_MODES = ("gather", "mask")
+from pathnet_tf.config import COMPUTE_MODES
 
 
 def first_index(active: tf.Tensor) -> tf.Tensor:

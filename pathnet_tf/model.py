@@ -16,7 +16,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from pathnet_tf.layers import COMPUTE_MODES, PathNetDense, active_mask, dense_slots, module_plan
+from pathnet_tf.config import COMPUTE_MODES
+from pathnet_tf.layers import PathNetDense, active_mask, dense_slots, module_plan
 
 
 def _positive_int(name, value):

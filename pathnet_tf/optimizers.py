@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-OPTIMIZERS = ("sgd", "adam")
+from pathnet_tf.config import OPTIMIZERS
 
 
 class _MaskedOptimizer:

@@ -1,0 +1,145 @@
+"""binary_mnist_pathnet.py end to end on a tiny config, determinism, and bad input."""
+
+import gzip
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "binary_mnist_pathnet.py"
+TINY = ["--num_layers=2", "--num_modules=4", "--num_active=2", "--units=8",
+        "--population_size=4", "--steps_per_candidate=3", "--batch_size=8",
+        "--max_generations=4", "--max_train=200", "--threshold=0.9"]
+
+
+def run_script(*flags, timeout=300):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, str(SCRIPT), *flags], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def test_script_writes_config_results_and_tensorboard_events(tmp_path):
+    workdir = tmp_path / "run"
+    done = run_script(*TINY, f"--workdir={workdir}", "--seed=3")
+    assert done.returncode == 0, done.stderr
+    results = json.loads((workdir / "results.json").read_text())
+    config = json.loads((workdir / "config.json").read_text())
+    assert config["seed"] == 3 and config["pathnet"]["num_modules"] == 4
+    assert results["seed"] == 3
+    for key, digits in (("task_a", [1, 3]), ("task_b", [1, 2])):
+        task = results[key]
+        assert task["digits"] == digits
+        assert 1 <= task["generations"] <= 4
+        assert isinstance(task["solved"], bool)
+        assert task["solved"] == (task["best_fitness"] >= 0.9)
+        assert 0.0 <= task["test_accuracy"] <= 1.0
+        assert len(task["best_path"]) == 2 and len(task["best_path"][0]) == 2
+        assert task["wall_seconds"] > 0
+        assert task["tracing_counts"]["tournament"] == 1
+    assert 0 <= results["overlap"] <= 4
+    events = list((workdir / "tb").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+    assert "generation" in done.stdout or "solved" in done.stdout
+
+
+def test_same_seed_same_results(tmp_path):
+    from pathnet_tf import binary_mnist
+    from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
+
+    config = BinaryMnistConfig(
+        pathnet=PathNetConfig(num_layers=2, num_modules=4, num_active=2, units=8),
+        evolution=EvolutionConfig(population_size=4, steps_per_candidate=3, batch_size=8,
+                                  max_generations=5, threshold=0.999),
+        max_train=200, seed=11)
+
+    def without_timings(results):
+        for task in ("task_a", "task_b"):
+            del results[task]["wall_seconds"]
+        del results["wall_seconds"]
+        return results
+
+    first = binary_mnist.run(config, tmp_path / "a", log=lambda _: None)
+    second = binary_mnist.run(config, tmp_path / "b", log=lambda _: None)
+    assert without_timings(first) == without_timings(second)
+    saved = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert saved["task_a"]["fitness_history"] == first["task_a"]["fitness_history"]
+
+
+def truncated_copy(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data" / "mnist", data)
+    labels = data / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[:1000])
+    return data
+
+
+def wrong_magic_copy(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data" / "mnist", data)
+    labels = data / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(labels.read_bytes()))
+    raw[:4] = (1234).to_bytes(4, "big")
+    labels.write_bytes(gzip.compress(bytes(raw)))
+    return data
+
+
+def missing_file_copy(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data" / "mnist", data)
+    (data / "train-labels-idx1-ubyte.gz").unlink()
+    return data
+
+
+BAD_INPUTS = [
+    (["--num_active=5", "--num_modules=4"], "num_active (5) must be <= num_modules (4)"),
+    (["--units=0"], "units (0)"),
+    (["--num_layers=-1"], "num_layers (-1)"),
+    (["--population_size=0"], "population_size (0)"),
+    (["--batch_size=0"], "batch_size (0)"),
+    (["--steps_per_candidate=0"], "steps_per_candidate (0)"),
+    (["--max_generations=0"], "max_generations (0)"),
+    (["--task_a=1,10"], "10"),
+    (["--task_b=-1,2"], "-1"),
+    (["--task_a=4,4"], "4,4"),
+    (["--task_b=1,2,3"], "1,2,3"),
+    (["--threshold=0"], "threshold (0.0) must be in (0, 1]"),
+    (["--threshold=1.2"], "threshold (1.2) must be in (0, 1]"),
+    (["--learning_rate=-0.1"], "learning_rate (-0.1)"),
+    (["--noise=2"], "noise (2.0)"),
+    (["--data_dir={tmp}/nowhere"], "nowhere"),
+    (["--data_dir={missing}"], "train-labels-idx1-ubyte"),
+    (["--data_dir={truncated}"], "t10k-labels-idx1-ubyte"),
+    (["--data_dir={wrong_magic}"], "magic"),
+]
+
+
+@pytest.mark.parametrize("flags, message", BAD_INPUTS, ids=[" ".join(f) for f, _ in BAD_INPUTS])
+def test_bad_input_stops_with_one_clear_line_and_writes_nothing(tmp_path, flags, message):
+    makers = {"missing": missing_file_copy, "truncated": truncated_copy,
+              "wrong_magic": wrong_magic_copy}
+    values = {"tmp": tmp_path}
+    for name, make in makers.items():
+        if any("{" + name + "}" in flag for flag in flags):
+            values[name] = make(tmp_path)
+    workdir = tmp_path / "run"
+    done = run_script(*[flag.format(**values) for flag in flags], f"--workdir={workdir}")
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and message in lines[-1], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not workdir.exists() or not any(workdir.iterdir())
+
+
+def test_workdir_that_is_a_file_or_unwritable(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    done = run_script(f"--workdir={blocker}")
+    assert done.returncode != 0 and "is a file" in done.stderr.strip().splitlines()[-1]
+    assert blocker.read_text() == "keep me"
+    done = run_script(f"--workdir={blocker / 'sub'}")
+    assert done.returncode != 0 and "cannot be created" in done.stderr.strip().splitlines()[-1]

@@ -1,0 +1,217 @@
+"""The compiled tournament: one trace, frozen = bit-identical, fairness, correctness."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pathnet_tf.genetic import Tournament, select_winner
+from pathnet_tf.model import PathNet
+from pathnet_tf.optimizers import make_optimizer
+from pathnet_tf.training import BatchSampler, TaskTrainer, evolve
+
+L, M, N, UNITS, IN, CLASSES = 2, 4, 2, 5, 6, 2
+T, BATCH = 3, 4
+
+
+def make_data(seed=0, n=40):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, IN)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int32)
+    return x, y
+
+
+def make_trainer(optimizer="sgd", learning_rate=0.1, seed=0, jit_compile=False,
+                 compute="gather", tournament_size=2):
+    tf.keras.utils.set_random_seed(seed)
+    model = PathNet(IN, L, M, N, UNITS, compute=compute)
+    task = model.add_task(CLASSES)
+    x, y = make_data()
+    trainer = TaskTrainer(model, task, x, y, make_optimizer(optimizer, learning_rate),
+                          tournament_size=tournament_size, jit_compile=jit_compile)
+    return model, trainer
+
+
+def weights(model, task=0):
+    return [v.numpy().copy() for v in model.task_variables(task)]
+
+
+def random_paths(rng, count=2):
+    return rng.integers(0, M, size=(count, L, N)).astype(np.int32)
+
+
+def test_one_trace_across_hundreds_of_paths_and_batch_sizes():
+    model, trainer = make_trainer()
+    rng = np.random.default_rng(0)
+    x, y = make_data()
+    for i in range(120):
+        batch = (1, 3, 7)[i % 3]
+        steps = (1, 2)[i % 2]
+        paths = random_paths(rng)
+        trainer.run_tournament(paths, rng.integers(0, 40, size=(steps, batch)).astype(np.int32))
+        trainer.adopt(i % 2)
+        trainer.evaluate(paths[0], x[: 5 + i % 4], y[: 5 + i % 4])
+    assert trainer.tracing_counts() == {"tournament": 1, "adopt": 1, "evaluate": 1}
+
+
+def test_one_trace_with_xla_too():
+    model, trainer = make_trainer(jit_compile=True)
+    rng = np.random.default_rng(1)
+    for i in range(30):
+        batch = (2, 5)[i % 2]
+        trainer.run_tournament(random_paths(rng),
+                               rng.integers(0, 40, size=(T, batch)).astype(np.int32))
+        trainer.adopt(i % 2)
+    assert trainer.tracing_counts()["tournament"] == 1
+    assert trainer.tracing_counts()["adopt"] == 1
+
+
+def manual_sgd(model, path, x, y, indices, learning_rate, task=0):
+    """Reference: T plain SGD steps on the full variables with an eager tape; only
+    the modules on the path get a gradient (a repeated module counts once)."""
+    params = [tf.Variable(v.numpy()) for v in model.task_variables(task)]
+    correct = 0
+    for index in indices:
+        with tf.GradientTape() as tape:
+            logits = model.apply([p.value() for p in params], tf.gather(x, index), path, task)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=tf.gather(y, index), logits=logits))
+        for p, g in zip(params, tape.gradient(loss, params)):
+            p.assign_sub(learning_rate * tf.convert_to_tensor(g))
+        correct += int(np.sum(np.argmax(logits, 1) == y[index]))
+    return [p.numpy() for p in params], correct / indices.size
+
+
+@pytest.mark.parametrize("compute", ["gather", "mask"])
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_adopted_winner_equals_plain_sgd_reference(compute, jit_compile):
+    model, trainer = make_trainer(compute=compute, jit_compile=jit_compile)
+    x, y = make_data()
+    rng = np.random.default_rng(2)
+    # Candidate 1 repeats a module: it must be trained once, like the reference.
+    paths = np.array([[[0, 1], [2, 3]], [[3, 3], [1, 0]]], np.int32)
+    indices = rng.integers(0, 40, size=(T, BATCH)).astype(np.int32)
+    before = weights(model)
+    fitness, _ = trainer.run_tournament(paths, indices)
+    for got, want in zip(weights(model), before):  # nothing changes before adopt
+        np.testing.assert_array_equal(got, want)
+    for candidate in (0, 1):
+        reference, accuracy = manual_sgd(model, paths[candidate], x, y, indices, 0.1)
+        assert fitness[candidate] == pytest.approx(accuracy)
+        trainer.adopt(candidate)
+        for got, want in zip(weights(model), reference):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        # Put the snapshot back for the next candidate's check.
+        for variable, value in zip(model.task_variables(0), before):
+            variable.assign(value)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_modules_off_the_path_do_not_move(optimizer):
+    model, trainer = make_trainer(optimizer, learning_rate=0.05)
+    rng = np.random.default_rng(3)
+    for _ in range(3):  # build up Adam momentum on modules 0 and 1 of every layer
+        trainer.run_tournament(np.array([[[0, 1], [0, 1]]] * 2, np.int32),
+                               rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
+        trainer.adopt(0)
+    before = weights(model)
+    trainer.run_tournament(np.array([[[2, 3], [2, 3]]] * 2, np.int32),
+                           rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
+    trainer.adopt(1)
+    after = weights(model)
+    for index in range(L):
+        kernel_before, kernel_after = before[2 * index], after[2 * index]
+        np.testing.assert_array_equal(kernel_after[[0, 1]], kernel_before[[0, 1]])
+        assert not np.array_equal(kernel_after[[2, 3]], kernel_before[[2, 3]])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_frozen_modules_stay_bit_identical_through_task_b(optimizer):
+    model, trainer_a = make_trainer(optimizer, learning_rate=0.05)
+    rng = np.random.default_rng(4)
+    for _ in range(4):
+        trainer_a.run_tournament(random_paths(rng),
+                                 rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
+        trainer_a.adopt(0)
+    best = np.array([[0, 1], [2, 2]], np.int32)
+    model.freeze(best)
+    model.reinitialize_unfrozen()
+    frozen = [(0, 0), (0, 1), (1, 2)]
+    snapshot = {(i, m): (model.module_layers[i].kernel.numpy()[m].copy(),
+                         model.module_layers[i].bias.numpy()[m].copy()) for i, m in frozen}
+    trainable_before = model.module_layers[0].kernel.numpy()[3].copy()
+    task_b = model.add_task(CLASSES)
+    x, y = make_data(seed=1)
+    trainer_b = TaskTrainer(model, task_b, x, 1 - y, make_optimizer(optimizer, 0.05))
+    for i in range(6):
+        # Every candidate runs through frozen modules, next to trainable ones.
+        paths = np.array([[[0, 3], [2, 1]], [[1, 2], [2, 0]]], np.int32)
+        trainer_b.run_tournament(paths, rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
+        trainer_b.adopt(i % 2)
+    for (i, m), (kernel, bias) in snapshot.items():
+        np.testing.assert_array_equal(model.module_layers[i].kernel.numpy()[m], kernel)
+        np.testing.assert_array_equal(model.module_layers[i].bias.numpy()[m], bias)
+    # ... while the unfrozen modules on those paths did learn.
+    assert not np.array_equal(model.module_layers[0].kernel.numpy()[3], trainable_before)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_tournament_is_fair_swapping_candidates_changes_nothing(optimizer):
+    rng = np.random.default_rng(5)
+    paths = random_paths(rng)
+    indices = rng.integers(0, 40, size=(T, BATCH)).astype(np.int32)
+    outcomes = []
+    for order in ([0, 1], [1, 0]):
+        model, trainer = make_trainer(optimizer, seed=7)
+        for _ in range(2):  # some history first, so optimizer state is non-trivial
+            trainer.run_tournament(paths, indices)
+            trainer.adopt(0)
+        fitness, loss = trainer.run_tournament(paths[order], indices)
+        winner = select_winner(fitness, loss)
+        trainer.adopt(winner)
+        outcomes.append((fitness[np.argsort(order)], paths[order][winner], weights(model)))
+    (fitness_1, winner_1, weights_1), (fitness_2, winner_2, weights_2) = outcomes
+    np.testing.assert_array_equal(fitness_1, fitness_2)
+    np.testing.assert_array_equal(winner_1, winner_2)
+    for w1, w2 in zip(weights_1, weights_2):
+        np.testing.assert_array_equal(w1, w2)
+
+
+def test_identical_candidates_get_identical_fitness_and_state():
+    model, trainer = make_trainer("adam")
+    rng = np.random.default_rng(6)
+    path = random_paths(rng, 1)
+    fitness, loss = trainer.run_tournament(np.concatenate([path, path]),
+                                           rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
+    assert fitness[0] == fitness[1] and loss[0] == loss[1]
+    for kept_0, kept_1 in zip(trainer.kept[0]["params"], trainer.kept[1]["params"]):
+        np.testing.assert_array_equal(kept_0.numpy(), kept_1.numpy())
+
+
+def test_evolve_ends_cleanly_when_the_threshold_is_never_reached():
+    model, trainer = make_trainer()
+    rng = np.random.default_rng(7)
+    tournament = Tournament(4, L, M, N, rng)
+    seen = []
+    result = evolve(trainer, tournament, BatchSampler(40, rng), steps_per_candidate=T,
+                    batch_size=BATCH, threshold=1.0 + 1e-9, max_generations=5,
+                    on_generation=lambda g, *rest: seen.append(g))
+    assert not result.solved and result.generations == 5 and seen == [1, 2, 3, 4, 5]
+    assert result.best_path.shape == (L, N) and len(result.fitness_history) == 5
+
+
+def test_evolve_stops_at_the_threshold():
+    model, trainer = make_trainer()
+    rng = np.random.default_rng(8)
+    result = evolve(trainer, Tournament(4, L, M, N, rng), BatchSampler(40, rng),
+                    steps_per_candidate=T, batch_size=BATCH, threshold=0.01,
+                    max_generations=50)
+    assert result.solved and result.generations == 1
+
+
+def test_batch_sampler_covers_each_epoch_once():
+    sampler = BatchSampler(10, np.random.default_rng(9))
+    first = sampler.next(2, 5)
+    assert first.shape == (2, 5) and sorted(first.ravel().tolist()) == list(range(10))
+    second = np.concatenate([sampler.next(1, 4).ravel(), sampler.next(2, 3).ravel()])
+    assert sorted(second.tolist()) == list(range(10))
+    assert not np.array_equal(first.ravel(), np.arange(10))  # shuffled
