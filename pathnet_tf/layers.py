@@ -57,13 +57,26 @@ def module_plan(active: tf.Tensor, num_modules: int, compute: str = "gather"):
 
 
 def dense_slots(inputs, kernels, biases, weights, activation=tf.nn.relu):
-    """Weighted sum of S dense modules' activated outputs.
+    """Weighted sum of S dense modules' activated outputs, one matrix product.
 
-    `inputs: [batch, in_dim]`, `kernels: [S, in_dim, units]`, `biases: [S, units]`,
-    `weights: [S]` -> `[batch, units]`.
+    `inputs: [batch, in_dim]`, `kernels: [in_dim, S, units]` (the slot layout: the S
+    modules side by side, so that `inputs @ kernels` is one `[in_dim, S*units]`
+    product), `biases: [S, units]`, `weights: [S]` -> `[batch, units]`.
     """
-    h = activation(tf.einsum("bi,siu->bsu", inputs, kernels) + biases)
+    in_dim, slots, units = kernels.shape
+    h = tf.matmul(inputs, tf.reshape(kernels, [in_dim, slots * units]))
+    h = activation(tf.reshape(h, [-1, slots, units]) + biases)
     return tf.einsum("bsu,s->bu", h, weights)
+
+
+def kernel_slots(kernel, indices):
+    """`kernel: [M, in_dim, units]` rows `indices: [S]` -> slot layout `[in_dim, S, units]`."""
+    return tf.transpose(tf.gather(kernel, indices), [1, 0, 2])
+
+
+def kernel_rows(slots):
+    """Slot layout `[in_dim, S, units]` -> rows `[S, in_dim, units]`."""
+    return tf.transpose(slots, [1, 0, 2])
 
 
 def dense_modules(inputs, kernel, bias, active, activation=tf.nn.relu, compute="gather"):
@@ -71,8 +84,8 @@ def dense_modules(inputs, kernel, bias, active, activation=tf.nn.relu, compute="
     `kernel: [M, in_dim, units]`, `bias: [M, units]`, `active: [N] int32` (duplicates
     count once) -> `[batch, units]`. `compute` as in `module_plan`."""
     indices, weights = module_plan(active, kernel.shape[0], compute)
-    return dense_slots(inputs, tf.gather(kernel, indices), tf.gather(bias, indices), weights,
-                       activation)
+    return dense_slots(inputs, kernel_slots(kernel, indices), tf.gather(bias, indices),
+                       weights, activation)
 
 
 def glorot_limit(fan_in: int, fan_out: int) -> float:
@@ -138,6 +151,29 @@ class PathNetDense(keras.layers.Layer):
         return dense_modules(
             inputs, self.kernel, self.bias, active, self.activation, self.compute
         )
+
+    # -- the slot layout, used by the compiled training loop -------------------------
+    # Training gathers the S planned modules of each weight once per candidate, trains
+    # them for T steps and writes them back. Any PathNet layer offers these four.
+
+    def to_slots(self, kernel, bias, indices):
+        """Rows `indices: [S]` of `kernel: [M, in, units]`, `bias: [M, units]` (or
+        optimizer slots of those shapes) -> `(kernel [in, S, units], bias [S, units])`."""
+        return kernel_slots(kernel, indices), tf.gather(bias, indices)
+
+    def from_slots(self, kernel, bias):
+        """Inverse of `to_slots`: `(kernel rows [S, in, units], bias rows [S, units])`."""
+        return kernel_rows(kernel), bias
+
+    def slot_masks(self, trainable):
+        """`trainable: [S] bool` -> masks broadcastable to the slot kernel and bias."""
+        return trainable[None, :, None], trainable[:, None]
+
+    def apply_slots(self, inputs, kernel, bias, weights):
+        """Outputs `[batch, units]` from slot-layout weights; inputs are flattened."""
+        if inputs.shape.rank != 2:
+            inputs = tf.reshape(inputs, [-1, self.in_dim])
+        return dense_slots(inputs, kernel, bias, weights, self.activation)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)

@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 
 from pathnet_tf.config import COMPUTE_MODES
-from pathnet_tf.layers import PathNetDense, active_mask, dense_slots, module_plan
+from pathnet_tf.layers import PathNetDense, active_mask, module_plan
 
 
 def _positive_int(name, value):
@@ -100,8 +100,9 @@ class PathNet(keras.Model):
     #
     # A "plan" is, per layer, the module rows computed for a pathway and their weights
     # (`layers.module_plan`): the N active modules ("gather") or all M ("mask").
-    # Training gathers those rows once per candidate, trains the small gathered
-    # tensors for T steps and writes them back: cost ∝ N, not M.
+    # Training gathers those rows once per candidate into the "slot layout" (kernels
+    # `[in_dim, S, units]`: one matrix product per layer), trains the small gathered
+    # tensors for T steps and writes them back as rows: cost ∝ N, not M.
 
     def plan(self, path) -> list:
         """`path: [L, N] int32` -> per layer `(indices [S] int32, weights [S] float32)`."""
@@ -115,33 +116,43 @@ class PathNet(keras.Model):
         return [index for index in range(self.num_layers) for _ in range(2)] + [None, None]
 
     def gather_slots(self, tensors, plan, task: int) -> list:
-        """Rows of the planned modules from tensors aligned with `task_variables(task)`
-        (weights, or optimizer slots of the same shapes); readout tensors pass as is."""
-        return [tensor if layer is None else tf.gather(tensor, plan[layer][0])
-                for tensor, layer in zip(tensors, self.variable_layers(task))]
+        """The planned modules of tensors aligned with `task_variables(task)` (weights,
+        or optimizer slots of the same shapes), in each layer's slot layout; the
+        readout as is."""
+        self._check_task(task)
+        slots = []
+        for index, layer in enumerate(self.module_layers):
+            slots += layer.to_slots(tensors[2 * index], tensors[2 * index + 1], plan[index][0])
+        return slots + list(tensors[-2:])
+
+    def slot_rows(self, slots, task: int) -> list:
+        """Inverse layout of `gather_slots`: module tensors as rows `[S, ...]`."""
+        self._check_task(task)
+        rows = []
+        for index, layer in enumerate(self.module_layers):
+            rows += layer.from_slots(slots[2 * index], slots[2 * index + 1])
+        return rows + list(slots[-2:])
 
     def slot_masks(self, plan, task: int) -> list:
-        """Per gathered tensor, a boolean mask (broadcastable) of the rows an update may
-        change: a module that is on the pathway (weight > 0, so a repeated module is
-        updated once) and not frozen. The readout always may."""
+        """Per gathered tensor, a boolean mask (broadcastable) of the modules an update
+        may change: on the pathway (weight > 0, so a repeated module is updated once)
+        and not frozen. The readout always may."""
+        self._check_task(task)
         frozen = tf.convert_to_tensor(self.frozen) > 0.5  # [L, M]
         masks = []
-        for variable, layer in zip(self.task_variables(task), self.variable_layers(task)):
-            if layer is None:
-                masks.append(tf.constant(True))
-                continue
-            indices, weights = plan[layer]
+        for index, layer in enumerate(self.module_layers):
+            indices, weights = plan[index]
             trainable = tf.logical_and(weights > 0, tf.logical_not(
-                tf.gather(frozen[layer], indices)))  # [S]
-            masks.append(tf.reshape(trainable, [-1] + [1] * (len(variable.shape) - 1)))
-        return masks
+                tf.gather(frozen[index], indices)))  # [S]
+            masks += layer.slot_masks(trainable)
+        return masks + [tf.constant(True), tf.constant(True)]
 
     def apply_slots(self, slot_params, inputs, plan, task: int):
         """Logits `[batch, classes]` from gathered weights (`gather_slots`)."""
         hidden = inputs
         for index, layer in enumerate(self.module_layers):
-            kernels, biases = slot_params[2 * index], slot_params[2 * index + 1]
-            hidden = dense_slots(hidden, kernels, biases, plan[index][1], layer.activation)
+            hidden = layer.apply_slots(hidden, slot_params[2 * index],
+                                       slot_params[2 * index + 1], plan[index][1])
         head_kernel, head_bias = slot_params[-2], slot_params[-1]
         return tf.matmul(hidden, head_kernel) + head_bias
 

@@ -77,24 +77,21 @@ class TaskTrainer:
         self.slots = [tuple(tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)
                             for _ in optimizer.slot_names) for v in self.params]
         self.step = tf.Variable(0.0, trainable=False, name="step")
-        # Each candidate's trained rows (the planned modules, the readout), its slots,
-        # step and path: kept aside on device until the tournament names the winner.
-        rows = model.num_active if model.compute == "gather" else model.num_modules
+        # Each candidate's trained modules (in slot layout) and readout, their optimizer
+        # slots, step and path: kept aside on device until the tournament names the winner.
+        probe_path = tf.zeros([model.num_layers, model.num_active], tf.int32)
+        slot_shapes = [t.shape for t in model.gather_slots(self.params, model.plan(probe_path),
+                                                           task)]
 
-        def rows_like(v, layer):
-            shape = v.shape if layer is None else (rows, *v.shape[1:])
-            return tf.Variable(tf.zeros(shape, v.dtype), trainable=False)
+        def zeros(shape, dtype=tf.float32):
+            return tf.Variable(tf.zeros(shape, dtype), trainable=False)
 
-        self.kept = []
-        for _ in range(tournament_size):
-            self.kept.append({
-                "params": [rows_like(v, layer) for v, layer in zip(self.params, self.layers_of)],
-                "slots": [tuple(rows_like(v, layer) for _ in optimizer.slot_names)
-                          for v, layer in zip(self.params, self.layers_of)],
-                "step": tf.Variable(0.0, trainable=False),
-                "path": tf.Variable(tf.zeros([model.num_layers, model.num_active], tf.int32),
-                                    trainable=False),
-            })
+        self.kept = [{
+            "params": [zeros(shape) for shape in slot_shapes],
+            "slots": [tuple(zeros(shape) for _ in optimizer.slot_names) for shape in slot_shapes],
+            "step": zeros([]),
+            "path": zeros([model.num_layers, model.num_active], tf.int32),
+        } for _ in range(tournament_size)]
         path_shape = [model.num_layers, model.num_active]
         self._tournament = tf.function(
             self._tournament_fn, jit_compile=jit_compile,
@@ -111,7 +108,7 @@ class TaskTrainer:
     # -- compiled pieces -------------------------------------------------------------
 
     def _gather_slots(self, slots, plan):
-        """Optimizer slots (per variable, a tuple) restricted to the planned rows."""
+        """Optimizer slots (per variable, a tuple) of the planned modules, slot layout."""
         by_name = [self.model.gather_slots([s[k] for s in slots], plan, self.task)
                    for k in range(len(self.optimizer.slot_names))]
         return [tuple(column[i] for column in by_name) for i in range(len(slots))]
@@ -173,23 +170,26 @@ class TaskTrainer:
             losses.append(loss)
         return tf.stack(fitness), tf.stack(losses)
 
-    def _write_rows(self, variable, layer, plan, value):
-        if layer is None:
-            variable.assign(value)
-            return
-        indices = plan[layer][0]
-        # A module repeated in the path: its copies hold different values (only the
-        # first was trained); write the first one's everywhere so the scatter is exact.
-        value = tf.gather(value, first_index(indices))
-        variable.scatter_nd_update(indices[:, None], value)
+    def _write_rows(self, variables, slot_values, plan):
+        """Writes trained modules (slot layout) back into their rows of `variables`."""
+        rows = self.model.slot_rows(slot_values, self.task)
+        for variable, layer, value in zip(variables, self.layers_of, rows):
+            if layer is None:
+                variable.assign(value)
+                continue
+            indices = plan[layer][0]
+            # A module repeated in the path: its copies hold different values (only the
+            # first was trained); write the first one's everywhere so the scatter is exact.
+            value = tf.gather(value, first_index(indices))
+            variable.scatter_nd_update(indices[:, None], value)
 
     def _adopt_fn(self, winner):
         def adopt(kept):
             plan = self.model.plan(tf.convert_to_tensor(kept["path"]))
-            for i, (variable, layer) in enumerate(zip(self.params, self.layers_of)):
-                self._write_rows(variable, layer, plan, kept["params"][i])
-                for slot, kept_slot in zip(self.slots[i], kept["slots"][i]):
-                    self._write_rows(slot, layer, plan, kept_slot)
+            self._write_rows(self.params, kept["params"], plan)
+            for k in range(len(self.optimizer.slot_names)):
+                self._write_rows([slot[k] for slot in self.slots],
+                                 [slot[k] for slot in kept["slots"]], plan)
             self.step.assign(kept["step"])
             return tf.constant(0)
 
