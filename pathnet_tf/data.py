@@ -96,6 +96,13 @@ class BinaryTask:
     test_x: np.ndarray
     test_y: np.ndarray
 
+    num_classes = 2
+
+    @property
+    def info(self) -> dict:
+        """What results.json records of the task besides its name."""
+        return {"digits": list(self.digits)}
+
     def __repr__(self) -> str:
         return (
             f"BinaryTask(name={self.name!r}, train_x={list(self.train_x.shape)}, "
