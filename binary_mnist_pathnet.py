@@ -47,6 +47,8 @@ flags.DEFINE_string("data_dir", None,
                     "Directory of the four MNIST .gz IDX files; default: the bundled data/mnist.")
 flags.DEFINE_integer("max_train", None, "Use only this many training images per task.")
 flags.DEFINE_boolean("jit_compile", _EVO.jit_compile, "Compile each tournament with XLA.")
+flags.DEFINE_integer("threads", 1,
+                     "TensorFlow threads; 1 is fastest for these tiny matrices (README).")
 flags.DEFINE_integer("seed", 0, "Seed of every random choice.")
 flags.DEFINE_string("workdir", "runs/binary_mnist", "Where the run writes its files.")
 
@@ -75,8 +77,12 @@ def main(argv):
         config = config_from_flags()
         mnist = load_mnist(config.data_dir)
         workdir = prepare_workdir(FLAGS.workdir)
+        if FLAGS.threads <= 0:
+            raise ValueError(f"threads ({FLAGS.threads}) must be a positive integer")
         from pathnet_tf import binary_mnist
+        from pathnet_tf.training import set_threads
 
+        set_threads(FLAGS.threads)
         binary_mnist.run(config, workdir, mnist=mnist)
     except (ValueError, DataError, WorkdirError) as error:
         sys.exit(f"error: {error}")

@@ -18,6 +18,14 @@ from pathnet_tf.genetic import BOUNDARIES
 # validating a configuration never imports TensorFlow (a bad flag fails in a blink).
 COMPUTE_MODES = ("gather", "mask")  # layers.module_plan
 OPTIMIZERS = ("sgd", "adam")  # optimizers.make_optimizer
+PADDINGS = ("valid", "same")  # layers.PathNetConv2D
+
+
+def conv_output_length(length: int, kernel: int, stride: int, padding: str) -> int:
+    """Output length of a convolution along one spatial axis (0: the kernel does not fit)."""
+    if padding == "same":
+        return -(-length // stride)
+    return max(0, (length - kernel) // stride + 1)
 
 
 def _check_positive_int(owner, *names):
@@ -107,7 +115,8 @@ class BinaryMnistConfig:
     data_dir: str | None = None  # None: the bundled data/mnist
     max_train: int | None = None  # keep only this many training images per task (tests)
     seed: int = 0
-    summary_every: int = 1  # TensorBoard scalars and module-usage image
+    summary_every: int = 1  # TensorBoard scalars
+    image_every: int = 10  # TensorBoard images of module usage and the best path
     histogram_every: int = 50  # TensorBoard histograms of module weights
     log_every: int = 10  # progress line
 
@@ -118,9 +127,107 @@ class BinaryMnistConfig:
             raise ValueError(f"noise ({self.noise!r}) must be in [0, 1]")
         if self.max_train is not None:
             _check_positive_int(self, "max_train")
-        _check_positive_int(self, "summary_every", "histogram_every", "log_every")
+        _check_positive_int(self, "summary_every", "image_every", "histogram_every",
+                            "log_every")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed ({self.seed!r}) must be a non-negative integer")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+FIRST_TASKS = ("cifar", "svhn")  # CifarSvhnConfig.first
+MODULE_TYPES = ("dense", "conv")  # CifarSvhnConfig.module_type
+CIFAR_SVHN_IMAGE_SHAPE = (32, 32, 3)  # height, width, channels of both data sets
+
+
+def parse_conv_layers(value) -> tuple:
+    """`"8:5:2,8:3:2"` or `[(8, 5, 2), (8, 3, 2)]` -> `((filters, kernel_size, stride), ...)`."""
+    message = (f"conv_layers ({value!r}) must be filters:kernel_size:stride triples of "
+               "positive integers, e.g. 8:5:2,8:3:2")
+    try:
+        if isinstance(value, str):
+            items = [tuple(int(part) for part in item.split(":"))
+                     for item in value.split(",") if item.strip()]
+        else:
+            items = [tuple(item) for item in value]
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    for item in items:
+        if len(item) != 3 or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0
+                                 for v in item):
+            raise ValueError(message)
+    return tuple(items)
+
+
+def _default_cifar_svhn_pathnet():
+    return PathNetConfig(num_layers=3, num_modules=20, num_active=5, units=20)
+
+
+def _default_cifar_svhn_evolution():
+    # Threshold 1.0: the paper runs its 500 generations in full (a winner would have to
+    # classify all T·batch training examples of its tournament correctly to stop early).
+    return EvolutionConfig(threshold=1.0, max_generations=500)
+
+
+@dataclasses.dataclass(frozen=True)
+class CifarSvhnConfig:
+    """CIFAR-10 and SVHN transfer: the `first` data set is task A, the other task B.
+
+    `module_type="dense"`: L layers of M modules of `units` linear ReLU units on the
+    flattened 32x32x3 images (the paper). `"conv"`: the first `len(conv_layers)` layers
+    are convolutional modules (`(filters, kernel_size, stride)` each, `conv_padding`),
+    the rest dense modules; L stays the total number of layers.
+    """
+
+    pathnet: PathNetConfig = dataclasses.field(default_factory=_default_cifar_svhn_pathnet)
+    evolution: EvolutionConfig = dataclasses.field(
+        default_factory=_default_cifar_svhn_evolution)
+    first: str = "cifar"
+    module_type: str = "dense"
+    conv_layers: tuple = ((8, 5, 2), (8, 3, 2))  # used when module_type == "conv"
+    conv_padding: str = "valid"
+    data_dir: str | None = None  # tfds data directory; None: tfds's default
+    download: bool = False  # let tfds download a data set that is not prepared
+    max_train: int | None = None  # keep only this many training images per task (tests)
+    seed: int = 0
+    summary_every: int = 1  # TensorBoard scalars
+    image_every: int = 10  # TensorBoard images of module usage and the best path
+    histogram_every: int = 50  # TensorBoard histograms of module weights
+    log_every: int = 10  # progress line
+
+    def __post_init__(self):
+        _check_choice(self, "first", FIRST_TASKS)
+        _check_choice(self, "module_type", MODULE_TYPES)
+        _check_choice(self, "conv_padding", PADDINGS)
+        object.__setattr__(self, "conv_layers", parse_conv_layers(self.conv_layers))
+        if self.module_type == "conv":
+            self._check_conv_stack()
+        if self.max_train is not None:
+            _check_positive_int(self, "max_train")
+        _check_positive_int(self, "summary_every", "image_every", "histogram_every",
+                            "log_every")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed ({self.seed!r}) must be a non-negative integer")
+
+    def _check_conv_stack(self):
+        count, num_layers = len(self.conv_layers), self.pathnet.num_layers
+        if not 1 <= count <= num_layers:
+            raise ValueError(f"conv_layers ({count} layers) must name between 1 and "
+                             f"num_layers ({num_layers}) layers when module_type is conv")
+        height, width, _ = CIFAR_SVHN_IMAGE_SHAPE
+        size = height
+        for index, layer in enumerate(self.conv_layers):
+            size = conv_output_length(size, layer[1], layer[2], self.conv_padding)
+            if size < 1:
+                text = ":".join(map(str, layer))
+                raise ValueError(f"conv_layers[{index}] ({text}) leaves no output of a "
+                                 f"{height}x{width} image")
+
+    @property
+    def task_order(self) -> tuple:
+        """The data sets as (task A, task B)."""
+        return (self.first, *[name for name in FIRST_TASKS if name != self.first])
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

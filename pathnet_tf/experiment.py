@@ -45,7 +45,7 @@ def evolve_task(model, task_data, label: str, config, rng: np.random.Generator,
 
     def on_generation(generation, paths, fitness, winner, best_fitness, best_path):
         summaries.generation(prefix, generation, fitness, winner, best_fitness,
-                             tournament.module_usage(), best_path, net.num_modules)
+                             tournament.module_usage, best_path, net.num_modules)
         summaries.histograms(prefix, generation, model)
         if generation % config.log_every == 0:
             rate = generation / (time.perf_counter() - start)
@@ -93,7 +93,8 @@ def run_transfer(config, model, tasks, workdir, log: Callable[[str], None] = pri
     rng = np.random.default_rng([config.seed, 1])  # the GA's stream, apart from the data's
     write_json(workdir / "config.json", config.to_dict())
     shutil.rmtree(workdir / "tb", ignore_errors=True)  # a fresh run: no stale events
-    summaries = Summaries(workdir / "tb", config.summary_every, config.histogram_every)
+    summaries = Summaries(workdir / "tb", config.summary_every, config.image_every,
+                          config.histogram_every)
     try:
         trainer_a, result_a = evolve_task(model, tasks[0], "A", config, rng, summaries, log)
         results_a = task_results(tasks[0], trainer_a, result_a)

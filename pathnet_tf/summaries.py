@@ -1,10 +1,12 @@
 """TensorBoard summaries of an evolution run (named so as not to shadow `logging`).
 
 Per generation (every `summary_every`): each candidate's fitness, the winner's
-fitness, the best fitness so far, the winner's position, and two small images: the
-population's module usage (`[L, M]`, the fraction of pathways using each module) and
-the best pathway. Every `histogram_every` generations: histograms of each layer's
-module weights. All under one tag prefix per task, e.g. `A_1v3/fitness/best`.
+fitness, the best fitness so far and the winner's position. Every `image_every`
+generations: two small images, the population's module usage (`[L, M]`, the fraction
+of pathways using each module) and the best pathway. Every `histogram_every`
+generations: histograms of each layer's module weights. All under one tag prefix per
+task, e.g. `A_1v3/fitness/best`. The per-generation writes are one compiled call
+(eager summary ops cost more than a whole tournament).
 """
 
 from __future__ import annotations
@@ -19,36 +21,64 @@ from pathnet_tf.genetic import active_mask
 _PIXELS_PER_MODULE = 8
 
 
-def _grid_image(grid: np.ndarray) -> np.ndarray:
-    """`[L, M]` values in [0, 1] -> `[1, L*8, M*8, 1]` float image, one block per module."""
-    blocks = np.kron(np.asarray(grid, np.float32),
-                     np.ones((_PIXELS_PER_MODULE, _PIXELS_PER_MODULE), np.float32))
-    return blocks[None, :, :, None]
+def grid_image(grid: tf.Tensor) -> tf.Tensor:
+    """`[L, M]` values in [0, 1] -> `[1, L*8, M*8, 1]` image, one block per module."""
+    grid = tf.repeat(tf.repeat(grid, _PIXELS_PER_MODULE, axis=0), _PIXELS_PER_MODULE, axis=1)
+    return grid[None, :, :, None]
 
 
 class Summaries:
     """Writes a run's TensorBoard events under `logdir`."""
 
     def __init__(self, logdir: str | os.PathLike, summary_every: int = 1,
-                 histogram_every: int = 50):
+                 image_every: int = 10, histogram_every: int = 50):
         self.writer = tf.summary.create_file_writer(str(logdir))
         self.summary_every = summary_every
+        self.image_every = image_every
         self.histogram_every = histogram_every
+        self._writers = {}
+
+    def _generation_writer(self, prefix: str, candidates: int):
+        """One compiled writer per task prefix (tags are fixed at trace time)."""
+        if prefix not in self._writers:
+            @tf.function(input_signature=[
+                tf.TensorSpec([], tf.int64), tf.TensorSpec([None], tf.float32),
+                tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
+                tf.TensorSpec([], tf.bool), tf.TensorSpec([None, None], tf.float32),
+                tf.TensorSpec([None, None], tf.float32)])
+            def write(step, fitness, winner, best_fitness, images, usage, best_path):
+                with self.writer.as_default(step=step):
+                    for position in range(candidates):
+                        tf.summary.scalar(f"{prefix}/fitness/candidate_{position}",
+                                          fitness[position])
+                    tf.summary.scalar(f"{prefix}/fitness/winner", tf.gather(fitness, winner))
+                    tf.summary.scalar(f"{prefix}/fitness/best", best_fitness)
+                    tf.summary.scalar(f"{prefix}/winner", winner)
+                    if images:
+                        tf.summary.image(f"{prefix}/module_usage", grid_image(usage))
+                        tf.summary.image(f"{prefix}/best_path", grid_image(best_path))
+                return tf.constant(0)
+
+            self._writers[prefix] = write
+        return self._writers[prefix]
 
     def generation(self, prefix: str, step: int, fitness, winner: int, best_fitness: float,
-                   usage: np.ndarray, best_path: np.ndarray, num_modules: int) -> None:
-        """Scalars and images of one generation (skipped off the cadence)."""
+                   usage, best_path: np.ndarray, num_modules: int) -> None:
+        """Scalars (and images on their cadence) of one generation.
+
+        `usage` is the `[L, M]` module usage or a callable returning it (only called
+        when an image is due)."""
         if step % self.summary_every:
             return
-        with self.writer.as_default(step=step):
-            for position, value in enumerate(fitness):
-                tf.summary.scalar(f"{prefix}/fitness/candidate_{position}", value)
-            tf.summary.scalar(f"{prefix}/fitness/winner", fitness[winner])
-            tf.summary.scalar(f"{prefix}/fitness/best", best_fitness)
-            tf.summary.scalar(f"{prefix}/winner", winner)
-            tf.summary.image(f"{prefix}/module_usage", _grid_image(usage))
-            tf.summary.image(f"{prefix}/best_path",
-                             _grid_image(active_mask(best_path, num_modules)))
+        images = step % self.image_every == 0
+        if images:
+            usage = np.asarray(usage() if callable(usage) else usage, np.float32)
+            path_grid = active_mask(best_path, num_modules).astype(np.float32)
+        else:
+            usage = path_grid = np.zeros((0, 0), np.float32)
+        self._generation_writer(prefix, len(fitness))(
+            np.int64(step), np.asarray(fitness, np.float32), np.int32(winner),
+            np.float32(best_fitness), np.bool_(images), usage, path_grid)
 
     def histograms(self, prefix: str, step: int, model) -> None:
         """Module weight histograms, every `histogram_every` generations."""
@@ -58,10 +88,6 @@ class Summaries:
             for index, layer in enumerate(model.module_layers):
                 tf.summary.histogram(f"{prefix}/layer_{index}/kernel", layer.kernel.value)
                 tf.summary.histogram(f"{prefix}/layer_{index}/bias", layer.bias.value)
-
-    def text(self, tag: str, value: str) -> None:
-        with self.writer.as_default(step=0):
-            tf.summary.text(tag, value)
 
     def close(self) -> None:
         self.writer.flush()

@@ -1,10 +1,11 @@
 """Compiled candidate training, the fair serial tournament and the evolve loop.
 
-One generation (DESIGN.md): the tournament asks for B genotypes; one set of T
-minibatch indices is drawn; each candidate starts from the *same* weights and
-optimizer state (read once from the variables: the snapshot), trains T steps inside
-one compiled call with its genotype as a tensor argument, and its trained state is
-kept aside on device; the tournament picks the winner, whose state becomes the model's.
+One generation (DESIGN.md) is one compiled call: the tournament asks for B
+genotypes; one set of T minibatch indices is drawn; each candidate starts from the
+*same* weights and optimizer state (read once from the variables: the snapshot) and
+trains T steps with its genotype as a tensor argument, its trained modules held as
+tensors on device; the winner (the tournament's rule, compiled) is written back into
+the model's variables and the losers are dropped. No weights leave the device.
 
 **One trace:** every compiled function has an `input_signature`, so a new path or a
 new batch size never retraces (the TF1 code built a new assign op per generation and
@@ -22,6 +23,14 @@ import tensorflow as tf
 
 from pathnet_tf.genetic import Tournament
 from pathnet_tf.layers import first_index
+
+
+def select_winner(fitness, loss):
+    """The compiled twin of `genetic.select_winner`: the highest fitness, ties to the
+    lowest loss, then to the first candidate. `fitness, loss: [B]` -> int32 scalar."""
+    best = tf.equal(fitness, tf.reduce_max(fitness))
+    return tf.argmin(tf.where(best, loss, tf.fill(tf.shape(loss), float("inf"))),
+                     output_type=tf.int32)
 
 
 class BatchSampler:
@@ -57,7 +66,8 @@ class TaskTrainer:
     Args:
       model: a `PathNet`.
       task: index of the task's readout head.
-      train_x: `[n, input_dim] float32`, train_y: `[n] int32`; kept on device.
+      train_x: `[n, *model.example_shape] float32` (`[n, input_dim]`, or images
+        `[n, height, width, channels]`), train_y: `[n] int32`; kept on device.
       optimizer: a masked optimizer (`optimizers.make_optimizer`), fresh per task.
       tournament_size: B, the number of candidates per tournament.
       jit_compile: compile the tournament with XLA.
@@ -77,32 +87,15 @@ class TaskTrainer:
         self.slots = [tuple(tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)
                             for _ in optimizer.slot_names) for v in self.params]
         self.step = tf.Variable(0.0, trainable=False, name="step")
-        # Each candidate's trained modules (in slot layout) and readout, their optimizer
-        # slots, step and path: kept aside on device until the tournament names the winner.
-        probe_path = tf.zeros([model.num_layers, model.num_active], tf.int32)
-        slot_shapes = [t.shape for t in model.gather_slots(self.params, model.plan(probe_path),
-                                                           task)]
-
-        def zeros(shape, dtype=tf.float32):
-            return tf.Variable(tf.zeros(shape, dtype), trainable=False)
-
-        self.kept = [{
-            "params": [zeros(shape) for shape in slot_shapes],
-            "slots": [tuple(zeros(shape) for _ in optimizer.slot_names) for shape in slot_shapes],
-            "step": zeros([]),
-            "path": zeros([model.num_layers, model.num_active], tf.int32),
-        } for _ in range(tournament_size)]
         path_shape = [model.num_layers, model.num_active]
         self._tournament = tf.function(
             self._tournament_fn, jit_compile=jit_compile,
             input_signature=[tf.TensorSpec([tournament_size, *path_shape], tf.int32),
                              tf.TensorSpec([None, None], tf.int32)])
-        self._adopt = tf.function(self._adopt_fn,
-                                  input_signature=[tf.TensorSpec([], tf.int32)])
         self._evaluate = tf.function(
             self._evaluate_fn,
             input_signature=[tf.TensorSpec(path_shape, tf.int32),
-                             tf.TensorSpec([None, model.input_dim], tf.float32),
+                             tf.TensorSpec([None, *model.example_shape], tf.float32),
                              tf.TensorSpec([None], tf.int32)])
 
     # -- compiled pieces -------------------------------------------------------------
@@ -116,7 +109,7 @@ class TaskTrainer:
     def _train_candidate(self, path, xs, ys, params, slots):
         """T steps of one candidate from the snapshot (`params`, `slots`: tensors).
 
-        `xs: [T, batch, input_dim]`, `ys: [T, batch]`. Returns the trained planned rows
+        `xs: [T, batch, *example_shape]`, `ys: [T, batch]`. Returns the trained planned rows
         and readout, their slots, the mean training accuracy over the T minibatches
         (the fitness, measured before each update) and the mean loss.
         """
@@ -148,27 +141,28 @@ class TaskTrainer:
         return params, slots, fitness, loss_sum / tf.cast(steps, tf.float32)
 
     def _tournament_fn(self, paths, batch_indices):
-        xs = tf.gather(self.train_x, batch_indices)  # [T, batch, input_dim]
+        xs = tf.gather(self.train_x, batch_indices)  # [T, batch, ...]
         ys = tf.gather(self.train_y, batch_indices)  # [T, batch]
         # The snapshot: every candidate starts from these values. The variables are not
-        # written during the tournament (only `kept` is), so one read serves all.
+        # written until the winner is known, so one read serves all candidates.
         params = [tf.convert_to_tensor(v) for v in self.params]
         slots = [tuple(tf.convert_to_tensor(s) for s in slot) for slot in self.slots]
-        steps = tf.cast(tf.shape(xs)[0], tf.float32)
-        fitness, losses = [], []
-        for b, kept in enumerate(self.kept):
-            trained, trained_slots, acc, loss = self._train_candidate(
-                paths[b], xs, ys, params, slots)
-            for variable, value in zip(kept["params"], trained):
-                variable.assign(value)
-            for variables, values in zip(kept["slots"], trained_slots):
-                for variable, value in zip(variables, values):
-                    variable.assign(value)
-            kept["step"].assign(self.step + steps)
-            kept["path"].assign(paths[b])
-            fitness.append(acc)
-            losses.append(loss)
-        return tf.stack(fitness), tf.stack(losses)
+        results = [self._train_candidate(paths[b], xs, ys, params, slots)
+                   for b in range(self.tournament_size)]
+        fitness = tf.stack([r[2] for r in results])
+        loss = tf.stack([r[3] for r in results])
+        winner = select_winner(fitness, loss)
+
+        def pick(tensors):  # the winner's tensor of each position
+            return [tf.gather(tf.stack(candidates), winner) for candidates in zip(*tensors)]
+
+        plan = self.model.plan(tf.gather(paths, winner))
+        self._write_rows(self.params, pick([r[0] for r in results]), plan)
+        for k in range(len(self.optimizer.slot_names)):
+            self._write_rows([slot[k] for slot in self.slots],
+                             pick([[slot[k] for slot in r[1]] for r in results]), plan)
+        self.step.assign_add(tf.cast(tf.shape(xs)[0], tf.float32))
+        return fitness, loss, winner
 
     def _write_rows(self, variables, slot_values, plan):
         """Writes trained modules (slot layout) back into their rows of `variables`."""
@@ -183,18 +177,6 @@ class TaskTrainer:
             value = tf.gather(value, first_index(indices))
             variable.scatter_nd_update(indices[:, None], value)
 
-    def _adopt_fn(self, winner):
-        def adopt(kept):
-            plan = self.model.plan(tf.convert_to_tensor(kept["path"]))
-            self._write_rows(self.params, kept["params"], plan)
-            for k in range(len(self.optimizer.slot_names)):
-                self._write_rows([slot[k] for slot in self.slots],
-                                 [slot[k] for slot in kept["slots"]], plan)
-            self.step.assign(kept["step"])
-            return tf.constant(0)
-
-        return tf.switch_case(winner, [lambda kept=kept: adopt(kept) for kept in self.kept])
-
     def _evaluate_fn(self, path, x, y):
         params = [tf.convert_to_tensor(v) for v in self.params]
         logits = self.model.apply(params, x, path, self.task)
@@ -204,16 +186,13 @@ class TaskTrainer:
     # -- public API ------------------------------------------------------------------
 
     def run_tournament(self, paths, batch_indices):
-        """Trains each of the B candidates (`paths: [B, L, N]`) on the same minibatches
-        (`batch_indices: [T, batch]`) from the same starting state. Returns
-        `(fitness [B], loss [B])` as NumPy arrays; the model is unchanged until
-        `adopt(winner)`."""
-        fitness, loss = self._tournament(paths, batch_indices)
-        return fitness.numpy(), loss.numpy()
-
-    def adopt(self, winner: int) -> None:
-        """Makes candidate `winner`'s trained weights and optimizer state the model's."""
-        self._adopt(tf.constant(winner, tf.int32))
+        """One tournament: each of the B candidates (`paths: [B, L, N]`) trains on the
+        same minibatches (`batch_indices: [T, batch]`) from the same starting weights
+        and optimizer state; the winner (`select_winner`: highest fitness, then lowest
+        loss, then first) is written back into the model, the others are discarded.
+        Returns `(fitness [B], loss [B], winner)` (NumPy arrays, int)."""
+        fitness, loss, winner = self._tournament(paths, batch_indices)
+        return fitness.numpy(), loss.numpy(), int(winner)
 
     def evaluate(self, path, x, y, batch_size: int = 4096) -> float:
         """Accuracy of pathway `path` on `(x, y)` with the current weights."""
@@ -226,7 +205,6 @@ class TaskTrainer:
 
     def tracing_counts(self) -> dict:
         return {"tournament": self._tournament.experimental_get_tracing_count(),
-                "adopt": self._adopt.experimental_get_tracing_count(),
                 "evaluate": self._evaluate.experimental_get_tracing_count()}
 
 
@@ -262,9 +240,10 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
         generation += 1
         paths = tournament.ask()
         batch_indices = sampler.next(steps_per_candidate, batch_size)
-        fitness, loss = trainer.run_tournament(paths, batch_indices)
-        winner = tournament.tell(fitness, loss)
-        trainer.adopt(winner)
+        fitness, loss, winner = trainer.run_tournament(paths, batch_indices)
+        if tournament.tell(fitness, loss) != winner:
+            raise RuntimeError(f"the compiled tournament chose candidate {winner}, the "
+                               f"genetic algorithm another, for fitness {fitness}, loss {loss}")
         history.append(float(fitness[winner]))
         if fitness[winner] >= best_fitness:
             best_fitness, best_path = float(fitness[winner]), paths[winner].copy()
@@ -274,3 +253,18 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
     return EvolveResult(generations=generation, solved=solved, best_fitness=best_fitness,
                         best_path=best_path, fitness_history=history,
                         wall_seconds=time.perf_counter() - start)
+
+
+def set_threads(threads: int) -> bool:
+    """Uses `threads` threads for TensorFlow's (and XLA's) intra-op and inter-op
+    pools. PathNet's matrices are tiny (16 × 784 × 60): one thread per process beats
+    a thread pool's hand-offs, and leaves the other core to a second run.
+    Must run before TensorFlow executes anything; returns False if it was too late."""
+    if threads <= 0:
+        raise ValueError(f"threads ({threads}) must be a positive integer")
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        return False
+    return True

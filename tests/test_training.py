@@ -48,9 +48,8 @@ def test_one_trace_across_hundreds_of_paths_and_batch_sizes():
         steps = (1, 2)[i % 2]
         paths = random_paths(rng)
         trainer.run_tournament(paths, rng.integers(0, 40, size=(steps, batch)).astype(np.int32))
-        trainer.adopt(i % 2)
         trainer.evaluate(paths[0], x[: 5 + i % 4], y[: 5 + i % 4])
-    assert trainer.tracing_counts() == {"tournament": 1, "adopt": 1, "evaluate": 1}
+    assert trainer.tracing_counts() == {"tournament": 1, "evaluate": 1}
 
 
 def test_one_trace_with_xla_too():
@@ -60,9 +59,7 @@ def test_one_trace_with_xla_too():
         batch = (2, 5)[i % 2]
         trainer.run_tournament(random_paths(rng),
                                rng.integers(0, 40, size=(T, batch)).astype(np.int32))
-        trainer.adopt(i % 2)
     assert trainer.tracing_counts()["tournament"] == 1
-    assert trainer.tracing_counts()["adopt"] == 1
 
 
 def manual_sgd(model, path, x, y, indices, learning_rate, task=0):
@@ -83,26 +80,32 @@ def manual_sgd(model, path, x, y, indices, learning_rate, task=0):
 
 @pytest.mark.parametrize("compute", ["gather", "mask"])
 @pytest.mark.parametrize("jit_compile", [False, True])
-def test_adopted_winner_equals_plain_sgd_reference(compute, jit_compile):
-    model, trainer = make_trainer(compute=compute, jit_compile=jit_compile)
+def test_winner_written_back_equals_plain_sgd_reference(compute, jit_compile):
     x, y = make_data()
-    rng = np.random.default_rng(2)
+    indices = np.random.default_rng(2).integers(0, 40, size=(T, BATCH)).astype(np.int32)
     # Candidate 1 repeats a module: it must be trained once, like the reference.
     paths = np.array([[[0, 1], [2, 3]], [[3, 3], [1, 0]]], np.int32)
-    indices = rng.integers(0, 40, size=(T, BATCH)).astype(np.int32)
-    before = weights(model)
-    fitness, _ = trainer.run_tournament(paths, indices)
-    for got, want in zip(weights(model), before):  # nothing changes before adopt
-        np.testing.assert_array_equal(got, want)
     for candidate in (0, 1):
+        model, trainer = make_trainer(compute=compute, jit_compile=jit_compile)
         reference, accuracy = manual_sgd(model, paths[candidate], x, y, indices, 0.1)
-        assert fitness[candidate] == pytest.approx(accuracy)
-        trainer.adopt(candidate)
+        # The same candidate twice: it wins whatever its fitness.
+        fitness, _, winner = trainer.run_tournament(paths[[candidate, candidate]], indices)
+        assert fitness[0] == pytest.approx(accuracy) and winner == 0
         for got, want in zip(weights(model), reference):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-        # Put the snapshot back for the next candidate's check.
-        for variable, value in zip(model.task_variables(0), before):
-            variable.assign(value)
+
+
+def test_only_the_winner_is_written_back():
+    x, y = make_data()
+    indices = np.random.default_rng(3).integers(0, 40, size=(T, BATCH)).astype(np.int32)
+    paths = np.array([[[0, 1], [2, 3]], [[3, 2], [1, 0]]], np.int32)
+    model, trainer = make_trainer()
+    references = [manual_sgd(model, path, x, y, indices, 0.1) for path in paths]
+    fitness, loss, winner = trainer.run_tournament(paths, indices)
+    assert winner == select_winner(fitness, loss)
+    np.testing.assert_allclose(fitness, [references[0][1], references[1][1]])
+    for got, want in zip(weights(model), references[winner][0]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
@@ -112,11 +115,9 @@ def test_modules_off_the_path_do_not_move(optimizer):
     for _ in range(3):  # build up Adam momentum on modules 0 and 1 of every layer
         trainer.run_tournament(np.array([[[0, 1], [0, 1]]] * 2, np.int32),
                                rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
-        trainer.adopt(0)
     before = weights(model)
     trainer.run_tournament(np.array([[[2, 3], [2, 3]]] * 2, np.int32),
                            rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
-    trainer.adopt(1)
     after = weights(model)
     for index in range(L):
         kernel_before, kernel_after = before[2 * index], after[2 * index]
@@ -131,7 +132,6 @@ def test_frozen_modules_stay_bit_identical_through_task_b(optimizer):
     for _ in range(4):
         trainer_a.run_tournament(random_paths(rng),
                                  rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
-        trainer_a.adopt(0)
     best = np.array([[0, 1], [2, 2]], np.int32)
     model.freeze(best)
     model.reinitialize_unfrozen()
@@ -145,8 +145,8 @@ def test_frozen_modules_stay_bit_identical_through_task_b(optimizer):
     for i in range(6):
         # Every candidate runs through frozen modules, next to trainable ones.
         paths = np.array([[[0, 3], [2, 1]], [[1, 2], [2, 0]]], np.int32)
-        trainer_b.run_tournament(paths, rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
-        trainer_b.adopt(i % 2)
+        trainer_b.run_tournament(paths[[i % 2, i % 2]],
+                                 rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
     for (i, m), (kernel, bias) in snapshot.items():
         np.testing.assert_array_equal(model.module_layers[i].kernel.numpy()[m], kernel)
         np.testing.assert_array_equal(model.module_layers[i].bias.numpy()[m], bias)
@@ -164,10 +164,8 @@ def test_tournament_is_fair_swapping_candidates_changes_nothing(optimizer):
         model, trainer = make_trainer(optimizer, seed=7)
         for _ in range(2):  # some history first, so optimizer state is non-trivial
             trainer.run_tournament(paths, indices)
-            trainer.adopt(0)
-        fitness, loss = trainer.run_tournament(paths[order], indices)
-        winner = select_winner(fitness, loss)
-        trainer.adopt(winner)
+        fitness, loss, winner = trainer.run_tournament(paths[order], indices)
+        assert winner == select_winner(fitness, loss)
         outcomes.append((fitness[np.argsort(order)], paths[order][winner], weights(model)))
     (fitness_1, winner_1, weights_1), (fitness_2, winner_2, weights_2) = outcomes
     np.testing.assert_array_equal(fitness_1, fitness_2)
@@ -176,15 +174,24 @@ def test_tournament_is_fair_swapping_candidates_changes_nothing(optimizer):
         np.testing.assert_array_equal(w1, w2)
 
 
-def test_identical_candidates_get_identical_fitness_and_state():
+def test_identical_candidates_get_identical_fitness_and_loss():
     model, trainer = make_trainer("adam")
     rng = np.random.default_rng(6)
     path = random_paths(rng, 1)
-    fitness, loss = trainer.run_tournament(np.concatenate([path, path]),
-                                           rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
-    assert fitness[0] == fitness[1] and loss[0] == loss[1]
-    for kept_0, kept_1 in zip(trainer.kept[0]["params"], trainer.kept[1]["params"]):
-        np.testing.assert_array_equal(kept_0.numpy(), kept_1.numpy())
+    fitness, loss, winner = trainer.run_tournament(
+        np.concatenate([path, path]), rng.integers(0, 40, size=(T, BATCH)).astype(np.int32))
+    assert fitness[0] == fitness[1] and loss[0] == loss[1] and winner == 0
+
+
+@pytest.mark.parametrize("fitness, loss", [([0.5, 0.7, 0.7], [0.1, 0.4, 0.3]),
+                                           ([0.9, 0.9, 0.1], [0.2, 0.2, 0.0]),
+                                           ([0.1, 0.2, 0.3], [0.0, 0.0, 0.0])])
+def test_compiled_winner_rule_matches_the_genetic_algorithm(fitness, loss):
+    from pathnet_tf import training
+
+    compiled = training.select_winner(tf.constant(fitness, tf.float32),
+                                      tf.constant(loss, tf.float32))
+    assert int(compiled) == select_winner(np.float32(fitness), np.float32(loss))
 
 
 def test_evolve_ends_cleanly_when_the_threshold_is_never_reached():
