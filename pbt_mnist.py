@@ -1,0 +1,79 @@
+"""Population Based Training (or one vanilla model) on MNIST from a JSON config.
+
+    python pbt_mnist.py config/conv_PBT.json                 # train -> runs/conv_PBT
+    python pbt_mnist.py config/conv_PBT.json -m test         # test accuracy of its
+                                                             # best checkpoint
+    python pbt_mnist.py config/tiny_PBT.json --workdir /tmp/tiny
+
+Every key of a config is described in config/README.md. A bad config, data
+directory or missing checkpoint stops with one line on stderr (exit status 2)
+before any training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import pathlib
+import sys
+
+from pathnet_tf.data import DataError
+from pathnet_tf.pbt_config import ConfigError, load_config
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="pbt_mnist.py", description=__doc__.split("\n")[0])
+    parser.add_argument("config", help="JSON run config, e.g. config/conv_PBT.json")
+    parser.add_argument(
+        "-m",
+        "--mode",
+        choices=("train", "test"),
+        default="train",
+        help="train a run, or evaluate its best checkpoint on the test split",
+    )
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        help="output directory (default: runs/<config file name without .json>)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = pathlib.Path(args.workdir or pathlib.Path("runs") / pathlib.Path(args.config).stem)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"pbt_mnist.py: error: {error}", file=sys.stderr)
+        return 2
+    # TensorFlow only once the config is known to be good: a bad one fails fast.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from pathnet_tf import pbt_training
+
+    try:
+        if args.mode == "train":
+            results = pbt_training.run(config, workdir)
+            summary = {
+                key: results[key]
+                for key in (
+                    "best_worker",
+                    "best_val_accuracy",
+                    "best_test_accuracy",
+                    "wall_time_s",
+                )
+            }
+        else:
+            summary = pbt_training.evaluate_checkpoint(workdir, data_dir=config.data_dir)
+    except (ConfigError, DataError, pbt_training.CheckpointError) as error:
+        print(f"pbt_mnist.py: error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({"mode": args.mode, "workdir": str(workdir), **summary}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
