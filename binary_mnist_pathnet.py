@@ -47,6 +47,9 @@ flags.DEFINE_string("data_dir", None,
                     "Directory of the four MNIST .gz IDX files; default: the bundled data/mnist.")
 flags.DEFINE_integer("max_train", None, "Use only this many training images per task.")
 flags.DEFINE_boolean("jit_compile", _EVO.jit_compile, "Compile each tournament with XLA.")
+flags.DEFINE_integer("parallel", _EVO.parallel,
+                     "0: the serial fair tournament. K > 0: K tournaments trained side by "
+                     "side per call, the winners' module updates averaged (README).")
 flags.DEFINE_integer("threads", 1,
                      "TensorFlow threads; 1 is fastest for these tiny matrices (README).")
 flags.DEFINE_integer("seed", 0, "Seed of every random choice.")
@@ -64,7 +67,7 @@ def config_from_flags() -> BinaryMnistConfig:
             threshold=FLAGS.threshold, max_generations=FLAGS.max_generations,
             optimizer=FLAGS.optimizer, learning_rate=FLAGS.learning_rate,
             mutation_rate=FLAGS.mutation_rate, mutation_boundary=FLAGS.mutation_boundary,
-            jit_compile=FLAGS.jit_compile),
+            jit_compile=FLAGS.jit_compile, parallel=FLAGS.parallel),
         task_a=",".join(FLAGS.task_a), task_b=",".join(FLAGS.task_b), noise=FLAGS.noise,
         data_dir=FLAGS.data_dir, max_train=FLAGS.max_train, seed=FLAGS.seed)
 

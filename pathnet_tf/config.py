@@ -79,8 +79,17 @@ class EvolutionConfig:
     mutation_rate: float | None = None  # None: 1 / (L·N)
     mutation_boundary: str = "clamp"
     jit_compile: bool = True
+    parallel: int = 0  # K > 0: K tournaments side by side per call (training.py)
 
     def __post_init__(self):
+        if isinstance(self.parallel, bool) or not isinstance(self.parallel, int) or (
+                self.parallel < 0):
+            raise ValueError(f"parallel ({self.parallel!r}) must be 0 (serial) or a "
+                             "positive number of tournaments")
+        if self.parallel * self.tournament_size > self.population_size:
+            raise ValueError(f"parallel ({self.parallel}) tournaments of "
+                             f"{self.tournament_size} need {self.parallel * self.tournament_size}"
+                             f" distinct pathways; population_size is {self.population_size}")
         _check_positive_int(self, "population_size", "tournament_size",
                             "steps_per_candidate", "batch_size", "max_generations")
         if self.tournament_size < 2 or self.tournament_size > self.population_size:

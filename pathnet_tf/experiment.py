@@ -18,7 +18,13 @@ import numpy as np
 from pathnet_tf.genetic import Tournament, overlap
 from pathnet_tf.optimizers import make_optimizer
 from pathnet_tf.summaries import Summaries
-from pathnet_tf.training import BatchSampler, EvolveResult, TaskTrainer, evolve
+from pathnet_tf.training import (
+    BatchSampler,
+    EvolveResult,
+    ParallelTaskTrainer,
+    TaskTrainer,
+    evolve,
+)
 from pathnet_tf.workdir import write_json
 
 
@@ -33,9 +39,15 @@ def evolve_task(model, task_data, label: str, config, rng: np.random.Generator,
     fresh optimizer. Returns `(trainer, EvolveResult)`."""
     evo, net = config.evolution, config.pathnet
     task = model.add_task(num_classes(task_data))
-    trainer = TaskTrainer(model, task, task_data.train_x, task_data.train_y,
-                          make_optimizer(evo.optimizer, evo.effective_learning_rate),
-                          tournament_size=evo.tournament_size, jit_compile=evo.jit_compile)
+    optimizer = make_optimizer(evo.optimizer, evo.effective_learning_rate)
+    if evo.parallel:
+        trainer = ParallelTaskTrainer(model, task, task_data.train_x, task_data.train_y,
+                                      optimizer, tournament_size=evo.tournament_size,
+                                      jit_compile=evo.jit_compile, tournaments=evo.parallel)
+    else:
+        trainer = TaskTrainer(model, task, task_data.train_x, task_data.train_y, optimizer,
+                              tournament_size=evo.tournament_size,
+                              jit_compile=evo.jit_compile)
     tournament = Tournament(evo.population_size, net.num_layers, net.num_modules,
                             net.num_active, rng, tournament_size=evo.tournament_size,
                             mutation_rate=evo.mutation_rate, boundary=evo.mutation_boundary)

@@ -109,26 +109,44 @@ class Tournament:
             for _ in range(population_size)])  # [P, L, N]
         self._pending: np.ndarray | None = None
 
-    def ask(self) -> np.ndarray:
-        """Pick B distinct members at random; returns their genotypes `[B, L, N]`."""
-        self._pending = self.rng.choice(len(self.population), self.tournament_size,
-                                        replace=False)
+    def ask(self, tournaments: int | None = None) -> np.ndarray:
+        """Pick B distinct members at random; returns their genotypes `[B, L, N]`.
+
+        With `tournaments=K`, K tournaments at once over K·B distinct members:
+        `[K, B, L, N]` (the parallel mode)."""
+        count = 1 if tournaments is None else tournaments
+        if count * self.tournament_size > len(self.population):
+            raise ValueError(
+                f"{count} tournaments of {self.tournament_size} need "
+                f"{count * self.tournament_size} distinct members; the population has "
+                f"{len(self.population)}")
+        members = self.rng.choice(len(self.population), count * self.tournament_size,
+                                  replace=False).reshape(count, self.tournament_size)
+        self._pending = members if tournaments is not None else members[0]
         return self.population[self._pending].copy()
 
-    def tell(self, fitness, loss=None) -> int:
-        """Report the candidates' fitness (and loss, the tie-break) in `ask()` order.
+    def tell(self, fitness, loss=None):
+        """Report the candidates' fitness (and loss, the tie-break) in `ask()` order:
+        `[B]`, or `[K, B]` after `ask(tournaments=K)`.
 
-        Every loser is overwritten by a mutated copy of the winner. Returns the
-        winner's position among the candidates (0..B-1).
+        Every loser is overwritten by a mutated copy of its tournament's winner.
+        Returns the winner's position among the candidates (0..B-1), or `[K]` of them.
         """
         if self._pending is None:
             raise RuntimeError("tell() called without a pending ask()")
         fitness = np.asarray(fitness)
-        if fitness.shape != (self.tournament_size,):
+        if fitness.shape != self._pending.shape:
             raise ValueError(f"fitness has shape {fitness.shape}, expected "
-                             f"({self.tournament_size},)")
-        winner = select_winner(fitness, loss)
+                             f"{self._pending.shape}")
         members, self._pending = self._pending, None
+        if members.ndim == 1:
+            return self._settle(members, fitness, loss)
+        losses = [None] * len(members) if loss is None else np.asarray(loss)
+        return np.array([self._settle(m, f, loss_k)
+                         for m, f, loss_k in zip(members, fitness, losses)])
+
+    def _settle(self, members, fitness, loss) -> int:
+        winner = select_winner(fitness, loss)
         champion = self.population[members[winner]]
         for position, member in enumerate(members):
             if position != winner:

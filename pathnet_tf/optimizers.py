@@ -8,11 +8,13 @@ Here every update takes a boolean mask per variable and leaves masked-out entrie
 the weights *and* of the optimizer slots exactly as they were (`tf.where`, not a
 multiplication by zero).
 
-The rules are pure, `update(step, params, grads, masks, slots) -> (params, slots)`,
-so the compiled training loop can carry candidate weights and slots as tensors.
-`slots[i]` is a tuple of tensors shaped like `params[i]` (one per `slot_names`);
-`step` is the 1-based count of updates. The learning rate lives in a variable:
-changing it (PBT) takes effect without retracing.
+The rules are pure, `update(step, params, grads, masks, slots, learning_rate) ->
+(params, slots)`, so the compiled training loop can carry candidate weights and slots
+as tensors. `slots[i]` is a tuple of tensors shaped like `params[i]` (one per
+`slot_names`); `step` is the 1-based count of updates; `learning_rate` is the value
+of the optimizer's `learning_rate` variable, read by the caller (once per step, and
+outside any `tf.vectorized_map`): changing the variable (PBT) takes effect without
+retracing.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ class MaskedSGD(_MaskedOptimizer):
 
     name = "sgd"
 
-    def update(self, step, params, grads, masks, slots):
+    def update(self, step, params, grads, masks, slots, learning_rate):
         del step
-        lr = tf.convert_to_tensor(self.learning_rate)
+        lr = learning_rate
         new_params = [tf.where(mask, p - lr * g, p) for p, g, mask in zip(params, grads, masks)]
         return new_params, slots
 
@@ -55,8 +57,8 @@ class MaskedAdam(_MaskedOptimizer):
         super().__init__(learning_rate)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
-    def update(self, step, params, grads, masks, slots):
-        lr = tf.convert_to_tensor(self.learning_rate)
+    def update(self, step, params, grads, masks, slots, learning_rate):
+        lr = learning_rate
         b1, b2 = self.beta_1, self.beta_2
         lr_t = lr * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
         new_params, new_slots = [], []

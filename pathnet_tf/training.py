@@ -106,6 +106,28 @@ class TaskTrainer:
                    for k in range(len(self.optimizer.slot_names))]
         return [tuple(column[i] for column in by_name) for i in range(len(slots))]
 
+    def _prepare(self, path, params, slots, frozen):
+        """A candidate's plan, update masks, and its planned modules (slot layout) of
+        the snapshot `params` and optimizer `slots`; `frozen`: the model's mask."""
+        model, task = self.model, self.task
+        plan = model.plan(path)
+        return (plan, model.slot_masks(plan, task, frozen),
+                model.gather_slots(params, plan, task), self._gather_slots(slots, plan))
+
+    def _step(self, plan, masks, params, slots, x, y, step, learning_rate):
+        """One training step of one candidate on minibatch `(x, y)`. Returns its new
+        params and slots, its correct count (before the update) and its loss."""
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            logits = self.model.apply_slots(params, x, plan, self.task)
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        grads = tape.gradient(loss, params)
+        params, slots = self.optimizer.update(step, params, grads, masks, slots,
+                                              learning_rate)
+        hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
+        return params, slots, tf.reduce_sum(tf.cast(hits, tf.float32)), loss
+
     def _train_candidate(self, path, xs, ys, params, slots):
         """T steps of one candidate from the snapshot (`params`, `slots`: tensors).
 
@@ -113,26 +135,17 @@ class TaskTrainer:
         and readout, their slots, the mean training accuracy over the T minibatches
         (the fitness, measured before each update) and the mean loss.
         """
-        model, task = self.model, self.task
-        plan = model.plan(path)
-        masks = model.slot_masks(plan, task)
-        params = model.gather_slots(params, plan, task)
-        slots = self._gather_slots(slots, plan)
+        plan, masks, params, slots = self._prepare(path, params, slots,
+                                                   tf.convert_to_tensor(self.model.frozen))
         steps = tf.shape(xs)[0]
+        learning_rate = tf.convert_to_tensor(self.optimizer.learning_rate)
+        first_step = tf.convert_to_tensor(self.step) + 1.0
 
         def body(t, params, slots, correct, loss_sum):
-            x, y = xs[t], ys[t]
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                logits = model.apply_slots(params, x, plan, task)
-                loss = tf.reduce_mean(
-                    tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-            grads = tape.gradient(loss, params)
-            step = self.step + tf.cast(t + 1, tf.float32)
-            params, slots = self.optimizer.update(step, params, grads, masks, slots)
-            hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), y)
-            correct += tf.reduce_sum(tf.cast(hits, tf.float32))
-            return t + 1, params, slots, correct, loss_sum + loss
+            step = first_step + tf.cast(t, tf.float32)
+            params, slots, hits, loss = self._step(plan, masks, params, slots, xs[t], ys[t],
+                                                   step, learning_rate)
+            return t + 1, params, slots, correct + hits, loss_sum + loss
 
         _, params, slots, correct, loss_sum = tf.while_loop(
             lambda t, *_: t < steps, body,
@@ -208,6 +221,138 @@ class TaskTrainer:
                 "evaluate": self._evaluate.experimental_get_tracing_count()}
 
 
+class ParallelTaskTrainer(TaskTrainer):
+    """K tournaments at once: all K·B candidates train side by side in one batched
+    computation (the candidates as a leading axis, `tf.vectorized_map` over one
+    training step), an opt-in alternative to the serial tournament.
+
+    Semantics, plainly: every candidate of the K tournaments starts from the same
+    weights and optimizer state (the snapshot). The B candidates of one tournament
+    share its T minibatches (fair, as in the serial mode); the K tournaments draw their
+    own. Each tournament picks its winner by the serial rule. The K winners' updates
+    are then combined **per module by averaging**: a module trained by one winner takes
+    that winner's value, a module trained by several takes the mean of their values
+    (equivalently, the snapshot plus the mean of their updates); frozen modules and
+    modules no winner trained keep their values exactly; the readout and optimizer
+    slots are combined the same way (the readout is trained by every winner). This is
+    a synchronous stand-in for the paper's asynchronous workers, which each applied
+    their own updates to the shared weights. With K = 1 it is the serial tournament,
+    candidates side by side (equal up to float rounding).
+
+    Args: as `TaskTrainer`, plus `tournaments`: K.
+    """
+
+    def __init__(self, model, task: int, train_x, train_y, optimizer,
+                 tournament_size: int = 2, jit_compile: bool = True, tournaments: int = 1):
+        if isinstance(tournaments, bool) or not isinstance(tournaments, int) or tournaments < 1:
+            raise ValueError(f"tournaments ({tournaments}) must be a positive integer")
+        self.tournaments = tournaments
+        super().__init__(model, task, train_x, train_y, optimizer,
+                         tournament_size=tournament_size, jit_compile=jit_compile)
+        path_shape = [model.num_layers, model.num_active]
+        self._tournament = tf.function(
+            self._tournaments_fn, jit_compile=jit_compile,
+            input_signature=[
+                tf.TensorSpec([tournaments, tournament_size, *path_shape], tf.int32),
+                tf.TensorSpec([tournaments, None, None], tf.int32)])
+
+    def _tournaments_fn(self, paths, batch_indices):
+        model = self.model
+        k, b = self.tournaments, self.tournament_size
+        flat_paths = tf.reshape(paths, [k * b, model.num_layers, model.num_active])
+        params = [tf.convert_to_tensor(v) for v in self.params]
+        slots = [tuple(tf.convert_to_tensor(s) for s in slot) for slot in self.slots]
+        frozen = tf.convert_to_tensor(model.frozen)
+        learning_rate = tf.convert_to_tensor(self.optimizer.learning_rate)
+        # The readout (and its slots) pass through `_prepare` unchanged; pfor cannot
+        # tile a variable read it sees as an output, so they are tiled here instead.
+        heads = [tf.repeat(t[None], k * b, axis=0) for t in params[-2:]]
+        head_slots = [tuple(tf.repeat(t[None], k * b, axis=0) for t in slot)
+                      for slot in slots[-2:]]
+        plan, masks, cand_params, cand_slots = tf.vectorized_map(
+            lambda path: self._prepare(path, params, slots, frozen)[:2]
+            + tuple(tensors[:-2] for tensors in self._prepare(path, params, slots, frozen)[2:]),
+            flat_paths)
+        cand_params = cand_params + heads
+        cand_slots = cand_slots + head_slots
+        masks = masks[:-2] + [tf.ones([k * b], tf.bool)] * 2
+        steps = tf.shape(batch_indices)[1]
+        batch = tf.shape(batch_indices)[2]
+        first_step = tf.convert_to_tensor(self.step) + 1.0
+
+        def body(t, cand_params, cand_slots, correct, loss_sum):
+            index = batch_indices[:, t]  # [K, batch]
+            x = tf.repeat(tf.gather(self.train_x, index), b, axis=0)  # [K*B, batch, ...]
+            y = tf.repeat(tf.gather(self.train_y, index), b, axis=0)
+            step = first_step + tf.cast(t, tf.float32)
+            cand_params, cand_slots, hits, loss = tf.vectorized_map(
+                lambda args: self._step(*args, step, learning_rate),
+                (plan, masks, cand_params, cand_slots, x, y))
+            return t + 1, cand_params, cand_slots, correct + hits, loss_sum + loss
+
+        zeros = tf.zeros([k * b])
+        _, cand_params, cand_slots, correct, loss_sum = tf.while_loop(
+            lambda t, *_: t < steps, body,
+            (tf.constant(0), cand_params, cand_slots, zeros, zeros))
+        fitness = tf.reshape(correct / tf.cast(steps * batch, tf.float32), [k, b])
+        loss = tf.reshape(loss_sum / tf.cast(steps, tf.float32), [k, b])
+        winners = tf.map_fn(lambda fl: select_winner(fl[0], fl[1]), (fitness, loss),
+                            fn_output_signature=tf.int32)  # [K]
+        chosen = winners + b * tf.range(k)  # flat candidate index of each winner
+
+        def pick(tensors):
+            return [tf.gather(t, chosen) for t in tensors]
+
+        plan = [(tf.gather(indices, chosen), tf.gather(weights, chosen))
+                for indices, weights in plan]
+        self._merge_rows(self.params, pick(cand_params), plan)
+        for n in range(len(self.optimizer.slot_names)):
+            self._merge_rows([slot[n] for slot in self.slots],
+                             pick([slot[n] for slot in cand_slots]), plan)
+        self.step.assign_add(tf.cast(steps, tf.float32))
+        return fitness, loss, winners
+
+    def _merge_rows(self, variables, slot_values, plan):
+        """Averages the K winners' trained modules (`[K, ...]`, slot layout) into the
+        rows of `variables`: rows no winner trained keep their values exactly."""
+        model, task = self.model, self.task
+        rows = tf.vectorized_map(lambda values: model.slot_rows(values, task), slot_values)
+        frozen = tf.convert_to_tensor(model.frozen) > 0.5
+        for variable, layer, value in zip(variables, self.layers_of, rows):
+            if layer is None:  # the readout: every winner trained it
+                variable.assign(tf.reduce_mean(value, axis=0))
+                continue
+            indices, weights = plan[layer]  # [K, S]
+            trained = tf.logical_and(weights > 0,
+                                     tf.logical_not(tf.gather(frozen[layer], indices)))
+            flat_indices = tf.reshape(indices, [-1, 1])
+            shape = tf.shape(value)
+            flat = tf.reshape(value, tf.concat([[-1], shape[2:]], 0))  # [K*S, ...]
+            weight = tf.reshape(tf.cast(trained, value.dtype), [-1])  # [K*S]
+            weight_b = tf.reshape(weight, tf.concat([[-1], tf.ones_like(shape[2:])], 0))
+            current = tf.convert_to_tensor(variable)
+            sums = tf.tensor_scatter_nd_add(tf.zeros_like(current), flat_indices,
+                                            flat * weight_b)
+            counts = tf.tensor_scatter_nd_add(tf.zeros([current.shape[0]], value.dtype),
+                                              flat_indices, weight)
+            counts_b = tf.reshape(counts, tf.concat([[-1], tf.ones_like(shape[2:])], 0))
+            variable.assign(tf.where(counts_b > 0, sums / tf.maximum(counts_b, 1.0), current))
+
+    def run_tournaments(self, paths, batch_indices):
+        """K tournaments side by side: `paths: [K, B, L, N]`, `batch_indices: [K, T,
+        batch]`. Returns `(fitness [K, B], loss [K, B], winners [K])` as NumPy arrays;
+        the winners' updates are merged into the model (see the class docstring)."""
+        fitness, loss, winners = self._tournament(paths, batch_indices)
+        return fitness.numpy(), loss.numpy(), winners.numpy()
+
+    def run_tournament(self, paths, batch_indices):
+        if self.tournaments != 1:
+            raise ValueError(f"run_tournament runs one tournament; this trainer runs "
+                             f"{self.tournaments}: use run_tournaments")
+        fitness, loss, winners = self.run_tournaments(paths[None], batch_indices[None])
+        return fitness[0], loss[0], int(winners[0])
+
+
 @dataclasses.dataclass
 class EvolveResult:
     """What evolving one task produced."""
@@ -228,28 +373,43 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
     """Runs tournaments until a winner's fitness reaches `threshold` or
     `max_generations` have run. Never raises for an unsolved task: `solved` says.
 
+    A generation is one tournament. With a `ParallelTaskTrainer` K tournaments run per
+    call and are counted one by one (up to the first that solves the task).
     `on_generation(generation, paths, fitness, winner, best_fitness, best_path)` is
     called after each one (`paths: [B, L, N]`, `fitness: [B]`).
     """
     start = time.perf_counter()
+    parallel = getattr(trainer, "tournaments", None)
     best_fitness, best_path = -1.0, None
     history = []
     generation = 0
     solved = False
     while generation < max_generations and not solved:
-        generation += 1
-        paths = tournament.ask()
-        batch_indices = sampler.next(steps_per_candidate, batch_size)
-        fitness, loss, winner = trainer.run_tournament(paths, batch_indices)
-        if tournament.tell(fitness, loss) != winner:
-            raise RuntimeError(f"the compiled tournament chose candidate {winner}, the "
-                               f"genetic algorithm another, for fitness {fitness}, loss {loss}")
-        history.append(float(fitness[winner]))
-        if fitness[winner] >= best_fitness:
-            best_fitness, best_path = float(fitness[winner]), paths[winner].copy()
-        solved = best_fitness >= threshold
-        if on_generation is not None:
-            on_generation(generation, paths, fitness, winner, best_fitness, best_path)
+        if parallel is None:
+            paths = tournament.ask()[None]
+            batch_indices = sampler.next(steps_per_candidate, batch_size)
+            fitness, loss, winner = trainer.run_tournament(paths[0], batch_indices)
+            fitness, loss, winners = fitness[None], loss[None], np.array([winner])
+        else:
+            paths = tournament.ask(parallel)
+            batch_indices = np.stack([sampler.next(steps_per_candidate, batch_size)
+                                      for _ in range(parallel)])
+            fitness, loss, winners = trainer.run_tournaments(paths, batch_indices)
+        told = tournament.tell(fitness, loss)
+        if not np.array_equal(np.ravel(told), winners):
+            raise RuntimeError(f"the compiled tournament chose {winners}, the genetic "
+                               f"algorithm {told}, for fitness {fitness}, loss {loss}")
+        for k, winner in enumerate(winners):
+            if generation == max_generations or solved:
+                break
+            generation += 1
+            history.append(float(fitness[k, winner]))
+            if fitness[k, winner] >= best_fitness:
+                best_fitness, best_path = float(fitness[k, winner]), paths[k, winner].copy()
+            solved = best_fitness >= threshold
+            if on_generation is not None:
+                on_generation(generation, paths[k], fitness[k], winner, best_fitness,
+                              best_path)
     return EvolveResult(generations=generation, solved=solved, best_fitness=best_fitness,
                         best_path=best_path, fitness_history=history,
                         wall_seconds=time.perf_counter() - start)

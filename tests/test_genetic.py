@@ -126,3 +126,20 @@ def test_overlap_and_module_usage():
     usage = tournament.module_usage()
     assert usage.shape == (2, 10)
     np.testing.assert_allclose(usage.sum(axis=1), [3, 3])
+
+
+def test_parallel_ask_uses_distinct_members_and_tell_settles_each_tournament():
+    rng = np.random.default_rng(12)
+    tournament = genetic.Tournament(8, L, M, N, rng, mutation_rate=0.0)
+    before = tournament.population.copy()
+    candidates = tournament.ask(tournaments=3)
+    members = tournament._pending.copy()
+    assert candidates.shape == (3, 2, L, N) and len(set(members.ravel().tolist())) == 6
+    winners = tournament.tell([[0.1, 0.9], [0.8, 0.2], [0.5, 0.5]], [[0, 0], [0, 0], [0.2, 0.1]])
+    np.testing.assert_array_equal(winners, [1, 0, 1])
+    for k, winner in enumerate(winners):
+        for member in members[k]:
+            np.testing.assert_array_equal(tournament.population[member],
+                                          before[members[k][winner]])
+    with pytest.raises(ValueError, match="distinct members"):
+        tournament.ask(tournaments=5)

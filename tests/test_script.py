@@ -17,6 +17,7 @@ TINY = ["--num_layers=2", "--num_modules=4", "--num_active=2", "--units=8",
         "--max_generations=4", "--max_train=200", "--threshold=0.9"]
 
 
+
 def run_script(*flags, timeout=300):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run([sys.executable, str(SCRIPT), *flags], capture_output=True,
@@ -143,3 +144,15 @@ def test_workdir_that_is_a_file_or_unwritable(tmp_path):
     assert blocker.read_text() == "keep me"
     done = run_script(f"--workdir={blocker / 'sub'}")
     assert done.returncode != 0 and "cannot be created" in done.stderr.strip().splitlines()[-1]
+
+
+def test_parallel_mode_runs_end_to_end(tmp_path):
+    workdir = tmp_path / "run"
+    done = run_script(*TINY, "--parallel=2", f"--workdir={workdir}")
+    assert done.returncode == 0, done.stderr
+    results = json.loads((workdir / "results.json").read_text())
+    for task in ("task_a", "task_b"):
+        assert 1 <= results[task]["generations"] <= 4
+        assert len(results[task]["fitness_history"]) == results[task]["generations"]
+    done = run_script("--parallel=40", f"--workdir={tmp_path / 'bad'}")
+    assert done.returncode != 0 and "parallel (40)" in done.stderr.strip().splitlines()[-1]

@@ -222,3 +222,72 @@ def test_batch_sampler_covers_each_epoch_once():
     second = np.concatenate([sampler.next(1, 4).ravel(), sampler.next(2, 3).ravel()])
     assert sorted(second.tolist()) == list(range(10))
     assert not np.array_equal(first.ravel(), np.arange(10))  # shuffled
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_parallel_with_one_tournament_equals_serial(optimizer):
+    from pathnet_tf.training import ParallelTaskTrainer
+
+    rng = np.random.default_rng(10)
+    model_s, serial = make_trainer(optimizer, jit_compile=True)
+    tf.keras.utils.set_random_seed(0)
+    model_p = PathNet(IN, L, M, N, UNITS)
+    x, y = make_data()
+    parallel = ParallelTaskTrainer(model_p, model_p.add_task(CLASSES), x, y,
+                                   make_optimizer(optimizer, 0.1), tournaments=1)
+    for got, want in zip(weights(model_p), weights(model_s)):
+        np.testing.assert_array_equal(got, want)
+    for _ in range(3):
+        paths = random_paths(rng)
+        paths[1, 0] = [2, 2]  # a repeated module too
+        indices = rng.integers(0, 40, size=(T, BATCH)).astype(np.int32)
+        f_s, l_s, w_s = serial.run_tournament(paths, indices)
+        f_p, l_p, w_p = parallel.run_tournaments(paths[None], indices[None])
+        np.testing.assert_allclose(f_p[0], f_s)
+        np.testing.assert_allclose(l_p[0], l_s, rtol=1e-5)
+        assert w_p[0] == w_s
+    for got, want in zip(weights(model_p), weights(model_s)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert parallel.tracing_counts()["tournament"] == 1
+
+
+def test_parallel_averages_winners_per_module_and_keeps_frozen():
+    from pathnet_tf.training import ParallelTaskTrainer
+
+    x, y = make_data()
+    rng = np.random.default_rng(11)
+    indices = rng.integers(0, 40, size=(2, T, BATCH)).astype(np.int32)
+    # Tournament 0 trains modules {0, 1}, tournament 1 modules {1, 2} in every layer
+    # (both candidates of a tournament share the path, so the winner's path is known).
+    path_0 = np.array([[0, 1], [0, 1]], np.int32)
+    path_1 = np.array([[1, 2], [1, 2]], np.int32)
+    paths = np.stack([np.stack([path_0, path_0]), np.stack([path_1, path_1])])
+    tf.keras.utils.set_random_seed(0)
+    model = PathNet(IN, L, M, N, UNITS)
+    model.freeze(np.array([[3, 3], [3, 3]], np.int32))  # module 3 of both layers
+    task = model.add_task(CLASSES)
+    trainer = ParallelTaskTrainer(model, task, x, y, make_optimizer("sgd", 0.1),
+                                  tournaments=2, jit_compile=False)
+    before = weights(model)
+    references = [manual_sgd(model, path, x, y, indices[k], 0.1)[0]
+                  for k, path in enumerate((path_0, path_1))]
+    fitness, _, winners = trainer.run_tournaments(paths, indices)
+    assert fitness.shape == (2, 2) and winners.shape == (2,)
+    after = weights(model)
+    kernel = 0  # layer 0's kernel
+    np.testing.assert_allclose(after[kernel][0], references[0][kernel][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after[kernel][1],
+                               (references[0][kernel][1] + references[1][kernel][1]) / 2,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after[kernel][2], references[1][kernel][2], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(after[kernel][3], before[kernel][3])  # frozen, unused
+    np.testing.assert_allclose(after[-2], (references[0][-2] + references[1][-2]) / 2,
+                               rtol=1e-5, atol=1e-6)  # the readout: mean of both winners
+    # Frozen modules on the winners' paths stay bit-identical too.
+    on_frozen = np.array([[[3, 0], [3, 1]]] * 2, np.int32)
+    trainer.run_tournaments(np.stack([on_frozen, on_frozen]), indices)
+    final = weights(model)
+    for layer in range(L):
+        np.testing.assert_array_equal(final[2 * layer][3], before[2 * layer][3])
+        np.testing.assert_array_equal(final[2 * layer + 1][3], before[2 * layer + 1][3])
+    assert not np.array_equal(final[0][0], after[0][0])
