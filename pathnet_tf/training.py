@@ -395,7 +395,8 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
             batch_indices = np.stack([sampler.next(steps_per_candidate, batch_size)
                                       for _ in range(parallel)])
             fitness, loss, winners = trainer.run_tournaments(paths, batch_indices)
-        told = tournament.tell(fitness, loss)
+        told = (tournament.tell(fitness[0], loss[0]) if parallel is None
+                else tournament.tell(fitness, loss))
         if not np.array_equal(np.ravel(told), winners):
             raise RuntimeError(f"the compiled tournament chose {winners}, the genetic "
                                f"algorithm {told}, for fitness {fitness}, loss {loss}")
