@@ -52,6 +52,11 @@ flags.DEFINE_integer("parallel", _EVO.parallel,
                      "side per call, the winners' module updates averaged (README).")
 flags.DEFINE_integer("threads", 1,
                      "TensorFlow threads; 1 is fastest for these tiny matrices (README).")
+flags.DEFINE_integer("checkpoint_every", 25,
+                     "Save everything needed to continue every this many generations.")
+flags.DEFINE_boolean("resume", True,
+                     "Continue from the checkpoint in --workdir if there is one; "
+                     "--noresume starts afresh (deleting that run's outputs).")
 flags.DEFINE_integer("seed", 0, "Seed of every random choice.")
 flags.DEFINE_string("workdir", "runs/binary_mnist", "Where the run writes its files.")
 
@@ -80,14 +85,16 @@ def main(argv):
         config = config_from_flags()
         mnist = load_mnist(config.data_dir)
         workdir = prepare_workdir(FLAGS.workdir)
-        if FLAGS.threads <= 0:
-            raise ValueError(f"threads ({FLAGS.threads}) must be a positive integer")
+        for name in ("threads", "checkpoint_every"):
+            if FLAGS[name].value <= 0:
+                raise ValueError(f"{name} ({FLAGS[name].value}) must be a positive integer")
         from pathnet_tf import binary_mnist
         from pathnet_tf.training import set_threads
 
         set_threads(FLAGS.threads)
-        binary_mnist.run(config, workdir, mnist=mnist)
-    except (ValueError, DataError, WorkdirError) as error:
+        binary_mnist.run(config, workdir, mnist=mnist, resume=FLAGS.resume,
+                         checkpoint_every=FLAGS.checkpoint_every)
+    except (ValueError, DataError, WorkdirError) as error:  # CheckpointError is one too
         sys.exit(f"error: {error}")
 
 

@@ -21,10 +21,12 @@ from pathnet_tf.workdir import prepare_workdir
 
 
 def run(config: BinaryMnistConfig, workdir, log: Callable[[str], None] = print,
-        mnist: data_lib.Mnist | None = None) -> dict:
+        mnist: data_lib.Mnist | None = None, resume: bool = True,
+        checkpoint_every: int = 25) -> dict:
     """Runs the experiment into `workdir`; returns what it writes to results.json.
 
     `mnist`: the data set if already loaded, else it is read from `config.data_dir`.
+    `resume`, `checkpoint_every`: see `experiment.run_transfer`.
     Raises (before writing anything) `data.DataError` for bad data,
     `workdir.WorkdirError` for an unusable workdir.
     """
@@ -43,4 +45,5 @@ def run(config: BinaryMnistConfig, workdir, log: Callable[[str], None] = print,
     log(f"PathNet L={net.num_layers} M={net.num_modules} N={net.num_active} "
         f"units={net.units}; task A {tasks[0].name} ({len(tasks[0].train_x)} train images), "
         f"task B {tasks[1].name}; workdir {workdir}")
-    return run_transfer(config, model, tasks, workdir, log, start=start)
+    return run_transfer(config, model, tasks, workdir, log, start=start, resume=resume,
+                        checkpoint_every=checkpoint_every)

@@ -25,6 +25,11 @@ from pathnet_tf.genetic import Tournament
 from pathnet_tf.layers import first_index
 
 
+def all_finite(tensors) -> tf.Tensor:
+    """True if every entry of every tensor is finite."""
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])
+
+
 def select_winner(fitness, loss):
     """The compiled twin of `genetic.select_winner`: the highest fitness, ties to the
     lowest loss, then to the first candidate. `fitness, loss: [B]` -> int32 scalar."""
@@ -42,20 +47,20 @@ class BatchSampler:
             raise ValueError(f"num_examples ({num_examples}) must be positive")
         self.num_examples = num_examples
         self.rng = rng
-        self._order = rng.permutation(num_examples)
-        self._position = 0
+        self.order = rng.permutation(num_examples)
+        self.position = 0
 
     def next(self, steps: int, batch_size: int) -> np.ndarray:
         """`[steps, batch_size] int32` indices."""
         needed = steps * batch_size
         chunks = []
         while needed > 0:
-            if self._position == self.num_examples:
-                self._order = self.rng.permutation(self.num_examples)
-                self._position = 0
-            take = min(needed, self.num_examples - self._position)
-            chunks.append(self._order[self._position:self._position + take])
-            self._position += take
+            if self.position == self.num_examples:
+                self.order = self.rng.permutation(self.num_examples)
+                self.position = 0
+            take = min(needed, self.num_examples - self.position)
+            chunks.append(self.order[self.position:self.position + take])
+            self.position += take
             needed -= take
         return np.concatenate(chunks).reshape(steps, batch_size).astype(np.int32)
 
@@ -87,6 +92,7 @@ class TaskTrainer:
         self.slots = [tuple(tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)
                             for _ in optimizer.slot_names) for v in self.params]
         self.step = tf.Variable(0.0, trainable=False, name="step")
+        self.nonfinite = tf.Variable(0, dtype=tf.int64, trainable=False, name="nonfinite")
         path_shape = [model.num_layers, model.num_active]
         self._tournament = tf.function(
             self._tournament_fn, jit_compile=jit_compile,
@@ -162,20 +168,34 @@ class TaskTrainer:
         slots = [tuple(tf.convert_to_tensor(s) for s in slot) for slot in self.slots]
         results = [self._train_candidate(paths[b], xs, ys, params, slots)
                    for b in range(self.tournament_size)]
-        fitness = tf.stack([r[2] for r in results])
-        loss = tf.stack([r[3] for r in results])
+        finite = tf.stack([all_finite([r[3], *r[0]]) for r in results])
+        fitness, loss = self._guard(finite, tf.stack([r[2] for r in results]),
+                                    tf.stack([r[3] for r in results]))
         winner = select_winner(fitness, loss)
 
         def pick(tensors):  # the winner's tensor of each position
             return [tf.gather(tf.stack(candidates), winner) for candidates in zip(*tensors)]
 
-        plan = self.model.plan(tf.gather(paths, winner))
-        self._write_rows(self.params, pick([r[0] for r in results]), plan)
-        for k in range(len(self.optimizer.slot_names)):
-            self._write_rows([slot[k] for slot in self.slots],
-                             pick([[slot[k] for slot in r[1]] for r in results]), plan)
-        self.step.assign_add(tf.cast(tf.shape(xs)[0], tf.float32))
+        def write_back():
+            plan = self.model.plan(tf.gather(paths, winner))
+            self._write_rows(self.params, pick([r[0] for r in results]), plan)
+            for k in range(len(self.optimizer.slot_names)):
+                self._write_rows([slot[k] for slot in self.slots],
+                                 pick([[slot[k] for slot in r[1]] for r in results]), plan)
+            self.step.assign_add(tf.cast(tf.shape(xs)[0], tf.float32))
+            return tf.constant(True)
+
+        # If every candidate diverged, nothing is written: the snapshot stays.
+        tf.cond(tf.gather(finite, winner), write_back, lambda: tf.constant(False))
         return fitness, loss, winner
+
+    def _guard(self, finite, fitness, loss):
+        """The NaN/Inf guard: a candidate whose loss or weights are not finite gets
+        fitness 0 and loss +inf (it can only win if every candidate diverged, and then
+        nothing is written back); such candidates are counted in `self.nonfinite`."""
+        self.nonfinite.assign_add(tf.reduce_sum(tf.cast(tf.logical_not(finite), tf.int64)))
+        return (tf.where(finite, fitness, tf.zeros_like(fitness)),
+                tf.where(finite, loss, tf.fill(tf.shape(loss), float("inf"))))
 
     def _write_rows(self, variables, slot_values, plan):
         """Writes trained modules (slot layout) back into their rows of `variables`."""
@@ -294,8 +314,12 @@ class ParallelTaskTrainer(TaskTrainer):
         _, cand_params, cand_slots, correct, loss_sum = tf.while_loop(
             lambda t, *_: t < steps, body,
             (tf.constant(0), cand_params, cand_slots, zeros, zeros))
-        fitness = tf.reshape(correct / tf.cast(steps * batch, tf.float32), [k, b])
-        loss = tf.reshape(loss_sum / tf.cast(steps, tf.float32), [k, b])
+        finite = tf.vectorized_map(lambda args: all_finite([args[0], *args[1]]),
+                                   (loss_sum, cand_params))
+        fitness, loss = self._guard(finite, correct / tf.cast(steps * batch, tf.float32),
+                                    loss_sum / tf.cast(steps, tf.float32))
+        fitness, loss, finite = (tf.reshape(fitness, [k, b]), tf.reshape(loss, [k, b]),
+                                 tf.reshape(finite, [k, b]))
         winners = tf.map_fn(lambda fl: select_winner(fl[0], fl[1]), (fitness, loss),
                             fn_output_signature=tf.int32)  # [K]
         chosen = winners + b * tf.range(k)  # flat candidate index of each winner
@@ -305,26 +329,33 @@ class ParallelTaskTrainer(TaskTrainer):
 
         plan = [(tf.gather(indices, chosen), tf.gather(weights, chosen))
                 for indices, weights in plan]
-        self._merge_rows(self.params, pick(cand_params), plan)
+        ok = tf.gather(tf.reshape(finite, [-1]), chosen)  # [K]: a diverged winner adds nothing
+        self._merge_rows(self.params, pick(cand_params), plan, ok)
         for n in range(len(self.optimizer.slot_names)):
             self._merge_rows([slot[n] for slot in self.slots],
-                             pick([slot[n] for slot in cand_slots]), plan)
+                             pick([slot[n] for slot in cand_slots]), plan, ok)
         self.step.assign_add(tf.cast(steps, tf.float32))
         return fitness, loss, winners
 
-    def _merge_rows(self, variables, slot_values, plan):
+    def _merge_rows(self, variables, slot_values, plan, ok):
         """Averages the K winners' trained modules (`[K, ...]`, slot layout) into the
-        rows of `variables`: rows no winner trained keep their values exactly."""
+        rows of `variables`: rows no winner trained keep their values exactly. Winners
+        with `ok` False (diverged) contribute nothing."""
         model, task = self.model, self.task
         rows = tf.vectorized_map(lambda values: model.slot_rows(values, task), slot_values)
         frozen = tf.convert_to_tensor(model.frozen) > 0.5
         for variable, layer, value in zip(variables, self.layers_of, rows):
-            if layer is None:  # the readout: every winner trained it
-                variable.assign(tf.reduce_mean(value, axis=0))
+            if layer is None:  # the readout: every (finite) winner trained it
+                weight = tf.reshape(tf.cast(ok, value.dtype),
+                                    tf.concat([[-1], tf.ones_like(tf.shape(value)[1:])], 0))
+                total = tf.reduce_sum(tf.where(weight > 0, value, 0.0), axis=0)
+                count = tf.reduce_sum(tf.cast(ok, value.dtype))
+                variable.assign(tf.where(count > 0, total / tf.maximum(count, 1.0), variable))
                 continue
             indices, weights = plan[layer]  # [K, S]
             trained = tf.logical_and(weights > 0,
                                      tf.logical_not(tf.gather(frozen[layer], indices)))
+            trained = tf.logical_and(trained, ok[:, None])
             flat_indices = tf.reshape(indices, [-1, 1])
             shape = tf.shape(value)
             flat = tf.reshape(value, tf.concat([[-1], shape[2:]], 0))  # [K*S, ...]
@@ -332,10 +363,11 @@ class ParallelTaskTrainer(TaskTrainer):
             weight_b = tf.reshape(weight, tf.concat([[-1], tf.ones_like(shape[2:])], 0))
             current = tf.convert_to_tensor(variable)
             sums = tf.tensor_scatter_nd_add(tf.zeros_like(current), flat_indices,
-                                            flat * weight_b)
+                                            tf.where(weight_b > 0, flat, 0.0))
             counts = tf.tensor_scatter_nd_add(tf.zeros([current.shape[0]], value.dtype),
                                               flat_indices, weight)
             counts_b = tf.reshape(counts, tf.concat([[-1], tf.ones_like(shape[2:])], 0))
+            # where(), not a product: a diverged winner's NaN rows must not leak in.
             variable.assign(tf.where(counts_b > 0, sums / tf.maximum(counts_b, 1.0), current))
 
     def run_tournaments(self, paths, batch_indices):
@@ -369,6 +401,9 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
            steps_per_candidate: int, batch_size: int, threshold: float,
            max_generations: int,
            on_generation: Callable[..., None] | None = None,
+           state: EvolveResult | None = None,
+           checkpoint_every: int = 0,
+           on_checkpoint: Callable[[EvolveResult], None] | None = None,
            ) -> EvolveResult:
     """Runs tournaments until a winner's fitness reaches `threshold` or
     `max_generations` have run. Never raises for an unsolved task: `solved` says.
@@ -376,14 +411,25 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
     A generation is one tournament. With a `ParallelTaskTrainer` K tournaments run per
     call and are counted one by one (up to the first that solves the task).
     `on_generation(generation, paths, fitness, winner, best_fitness, best_path)` is
-    called after each one (`paths: [B, L, N]`, `fitness: [B]`).
+    called after each one (`paths: [B, L, N]`, `fitness: [B]`). `state`: where a
+    resumed run left off. `on_checkpoint(state)` is called every `checkpoint_every`
+    generations (at the end of a call) while the task is not finished.
     """
     start = time.perf_counter()
+    state = state or EvolveResult(generations=0, solved=False, best_fitness=-1.0,
+                                  best_path=None, fitness_history=[], wall_seconds=0.0)
     parallel = getattr(trainer, "tournaments", None)
-    best_fitness, best_path = -1.0, None
-    history = []
-    generation = 0
-    solved = False
+    best_fitness, best_path = state.best_fitness, state.best_path
+    history = list(state.fitness_history)
+    generation = state.generations
+    solved = state.solved
+    saved = generation
+
+    def current():
+        return EvolveResult(generations=generation, solved=solved, best_fitness=best_fitness,
+                            best_path=best_path, fitness_history=list(history),
+                            wall_seconds=state.wall_seconds + time.perf_counter() - start)
+
     while generation < max_generations and not solved:
         if parallel is None:
             paths = tournament.ask()[None]
@@ -411,9 +457,12 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
             if on_generation is not None:
                 on_generation(generation, paths[k], fitness[k], winner, best_fitness,
                               best_path)
-    return EvolveResult(generations=generation, solved=solved, best_fitness=best_fitness,
-                        best_path=best_path, fitness_history=history,
-                        wall_seconds=time.perf_counter() - start)
+        finished = solved or generation >= max_generations
+        if (checkpoint_every and on_checkpoint is not None and not finished
+                and generation - saved >= checkpoint_every):
+            on_checkpoint(current())
+            saved = generation
+    return current()
 
 
 def set_threads(threads: int) -> bool:

@@ -291,3 +291,30 @@ def test_parallel_averages_winners_per_module_and_keeps_frozen():
         np.testing.assert_array_equal(final[2 * layer][3], before[2 * layer][3])
         np.testing.assert_array_equal(final[2 * layer + 1][3], before[2 * layer + 1][3])
     assert not np.array_equal(final[0][0], after[0][0])
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_diverging_candidates_are_survived_and_counted(parallel):
+    from pathnet_tf.training import ParallelTaskTrainer
+
+    tf.keras.utils.set_random_seed(0)
+    model = PathNet(IN, L, M, N, UNITS)
+    task = model.add_task(CLASSES)
+    x, y = make_data()
+    x[:, 0] *= 1e30  # an optimizer at lr 1e30 on these inputs overflows at once
+    optimizer = make_optimizer("sgd", 1e30)
+    if parallel:
+        trainer = ParallelTaskTrainer(model, task, x, y, optimizer, tournaments=2,
+                                      jit_compile=False)
+    else:
+        trainer = TaskTrainer(model, task, x, y, optimizer, jit_compile=False)
+    before = weights(model)
+    rng = np.random.default_rng(13)
+    result = evolve(trainer, Tournament(8, L, M, N, rng), BatchSampler(40, rng),
+                    steps_per_candidate=T, batch_size=BATCH, threshold=0.999,
+                    max_generations=4)
+    assert result.generations == 4 and not result.solved
+    assert int(trainer.nonfinite.numpy()) > 0
+    assert all(f == 0.0 for f in result.fitness_history)
+    for got, want in zip(weights(model), before):  # every candidate diverged: nothing written
+        np.testing.assert_array_equal(got, want)
