@@ -1,0 +1,109 @@
+"""Soak: thousands of generations in one process, watching traces and memory.
+
+Runs the default binary MNIST config (task 1v3, the paper's sizes) through the real
+`evolve()` loop with TensorBoard summaries for `--generations` generations or
+`--max_minutes`, whichever comes first, never stopping at the threshold. Prints ONE
+JSON line: the tracing count of every compiled function, RSS after warm-up and at the
+end, and generations per second per block of `--block` generations.
+
+    python benchmarks/soak.py                      # 5000 generations or 10 minutes
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_integer("generations", 5000, "Generations to run.")
+flags.DEFINE_float("max_minutes", 10.0, "Stop after this long.")
+flags.DEFINE_integer("block", 250, "Generations per timing block.")
+flags.DEFINE_integer("warmup", 100,
+                     "Generations before the first RSS reading (past the first histogram).")
+flags.DEFINE_integer("parallel", 0, "0: serial; K: the parallel trainer.")
+flags.DEFINE_integer("threads", 1, "TensorFlow threads.")
+flags.DEFINE_boolean("summaries", True, "Write TensorBoard summaries, as a run does.")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main(argv):
+    del argv
+    from pathnet_tf.training import set_threads
+
+    set_threads(FLAGS.threads)
+    import keras
+
+    from pathnet_tf import data
+    from pathnet_tf.genetic import Tournament
+    from pathnet_tf.model import PathNet
+    from pathnet_tf.optimizers import make_optimizer
+    from pathnet_tf.summaries import Summaries
+    from pathnet_tf.training import BatchSampler, ParallelTaskTrainer, TaskTrainer, evolve
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    task = data.binary_task(data.load_mnist(), (1, 3), 0.5, rng)
+    model = PathNet(data.IMAGE_SIZE)
+    index = model.add_task(2)
+    if FLAGS.parallel:
+        trainer = ParallelTaskTrainer(model, index, task.train_x, task.train_y,
+                                      make_optimizer("sgd", 0.05), tournaments=FLAGS.parallel)
+    else:
+        trainer = TaskTrainer(model, index, task.train_x, task.train_y,
+                              make_optimizer("sgd", 0.05))
+    tournament = Tournament(64, 3, 10, 3, rng)
+    sampler = BatchSampler(len(task.train_x), rng)
+    with tempfile.TemporaryDirectory() as logdir:
+        summaries = Summaries(logdir)
+        done = [0]
+
+        def on_generation(g, paths, fitness, winner, best_fitness, best_path):
+            done[0] += 1
+            if not FLAGS.summaries:
+                return
+            summaries.generation("A", done[0], fitness, winner, best_fitness,
+                                 tournament.module_usage, best_path, 10)
+            summaries.histograms("A", done[0], model)
+
+        def run(generations):
+            evolve(trainer, tournament, sampler, steps_per_candidate=50, batch_size=16,
+                   threshold=2.0, max_generations=generations, on_generation=on_generation)
+
+        run(FLAGS.warmup)
+        rss_start = rss_mb()
+        start = time.perf_counter()
+        blocks = []
+        while (done[0] - FLAGS.warmup < FLAGS.generations
+               and time.perf_counter() - start < FLAGS.max_minutes * 60):
+            block = time.perf_counter()
+            run(min(FLAGS.block, FLAGS.generations - (done[0] - FLAGS.warmup)))
+            blocks.append(round(FLAGS.block / (time.perf_counter() - block), 2))
+        summaries.close()
+    print(json.dumps({
+        "benchmark": "soak", "generations": done[0] - FLAGS.warmup,
+        "seconds": round(time.perf_counter() - start, 1), "parallel": FLAGS.parallel,
+        "tracing_counts": {**trainer.tracing_counts(),
+                           **{f"summaries_{k}": f.experimental_get_tracing_count()
+                              for k, f in summaries._writers.items()}},
+        "rss_mb_start": round(rss_start, 1), "rss_mb_end": round(rss_mb(), 1),
+        "rss_mb_growth": round(rss_mb() - rss_start, 1), "summaries": FLAGS.summaries,
+        "generations_per_second_per_block": blocks,
+        "load_average_1min": round(os.getloadavg()[0], 2), "threads": FLAGS.threads}))
+
+
+if __name__ == "__main__":
+    app.run(main)
