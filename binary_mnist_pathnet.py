@@ -34,6 +34,10 @@ flags.DEFINE_float("threshold", _EVO.threshold,
                    "A task is solved when a winner's fitness (training accuracy) reaches it.")
 flags.DEFINE_integer("max_generations", _EVO.max_generations,
                      "Tournaments per task before giving up (the run still ends cleanly).")
+flags.DEFINE_enum("mode", "pathnet", ["pathnet", "independent", "finetune"],
+                  "pathnet: evolve A, freeze its path, evolve B. Controls: independent "
+                  "(task B alone on one fixed random path), finetune (that fixed path "
+                  "trained on A, then on B with a new readout, nothing frozen).")
 flags.DEFINE_float("noise", 0.5, "Salt-and-pepper noise probability per pixel.")
 flags.DEFINE_enum("optimizer", _EVO.optimizer, ["sgd", "adam"], "Optimizer of the modules.")
 flags.DEFINE_float("learning_rate", None,
@@ -73,7 +77,8 @@ def config_from_flags() -> BinaryMnistConfig:
             optimizer=FLAGS.optimizer, learning_rate=FLAGS.learning_rate,
             mutation_rate=FLAGS.mutation_rate, mutation_boundary=FLAGS.mutation_boundary,
             jit_compile=FLAGS.jit_compile, parallel=FLAGS.parallel),
-        task_a=",".join(FLAGS.task_a), task_b=",".join(FLAGS.task_b), noise=FLAGS.noise,
+        mode=FLAGS.mode, task_a=",".join(FLAGS.task_a), task_b=",".join(FLAGS.task_b),
+        noise=FLAGS.noise,
         data_dir=FLAGS.data_dir, max_train=FLAGS.max_train, seed=FLAGS.seed)
 
 

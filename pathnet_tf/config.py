@@ -18,6 +18,7 @@ from pathnet_tf.genetic import BOUNDARIES
 # validating a configuration never imports TensorFlow (a bad flag fails in a blink).
 COMPUTE_MODES = ("gather", "mask")  # layers.module_plan
 OPTIMIZERS = ("sgd", "adam")  # optimizers.make_optimizer
+MODES = ("pathnet", "independent", "finetune")  # experiment.run_transfer
 PADDINGS = ("valid", "same")  # layers.PathNetConv2D
 
 
@@ -120,6 +121,7 @@ class BinaryMnistConfig:
     evolution: EvolutionConfig = dataclasses.field(default_factory=EvolutionConfig)
     task_a: tuple = (1, 3)
     task_b: tuple = (1, 2)
+    mode: str = "pathnet"  # or the controls: "independent", "finetune" (README)
     noise: float = 0.5  # salt-and-pepper probability per pixel
     data_dir: str | None = None  # None: the bundled data/mnist
     max_train: int | None = None  # keep only this many training images per task (tests)
@@ -130,6 +132,10 @@ class BinaryMnistConfig:
     log_every: int = 10  # progress line
 
     def __post_init__(self):
+        _check_choice(self, "mode", MODES)
+        if self.mode != "pathnet" and self.evolution.parallel:
+            raise ValueError(f"parallel ({self.evolution.parallel}) needs mode pathnet; "
+                             f"mode {self.mode} trains one fixed path")
         object.__setattr__(self, "task_a", validate_digits(self.task_a))
         object.__setattr__(self, "task_b", validate_digits(self.task_b))
         if not (isinstance(self.noise, (int, float)) and 0 <= self.noise <= 1):
@@ -148,6 +154,11 @@ class BinaryMnistConfig:
 FIRST_TASKS = ("cifar", "svhn")  # CifarSvhnConfig.first
 MODULE_TYPES = ("dense", "conv")  # CifarSvhnConfig.module_type
 CIFAR_SVHN_IMAGE_SHAPE = (32, 32, 3)  # height, width, channels of both data sets
+# Default learning rates of CifarSvhnConfig (when evolution.learning_rate is None). Not
+# the binary MNIST ones: SGD at 0.05 diverges (NaN loss within one generation) on 3072
+# inputs in [0, 1], spikes at 0.01, is stable at 0.003. Checked for stability on random
+# images only, not tuned for accuracy on the real data sets (docs/cifar_svhn.md).
+CIFAR_SVHN_LEARNING_RATES = {"sgd": 0.003, "adam": 0.001}
 
 
 def parse_conv_layers(value) -> tuple:
@@ -186,7 +197,11 @@ class CifarSvhnConfig:
     `module_type="dense"`: L layers of M modules of `units` linear ReLU units on the
     flattened 32x32x3 images (the paper). `"conv"`: the first `len(conv_layers)` layers
     are convolutional modules (`(filters, kernel_size, stride)` each, `conv_padding`),
-    the rest dense modules; L stays the total number of layers.
+    the rest dense modules; L stays the total number of layers. With conv modules,
+    consider `evolution.jit_compile=False`: XLA's CPU convolutions made a tournament
+    about 13x slower here (the script turns XLA off for conv unless asked).
+
+    `evolution.learning_rate=None` becomes `CIFAR_SVHN_LEARNING_RATES[optimizer]`.
     """
 
     pathnet: PathNetConfig = dataclasses.field(default_factory=_default_cifar_svhn_pathnet)
@@ -206,6 +221,10 @@ class CifarSvhnConfig:
     log_every: int = 10  # progress line
 
     def __post_init__(self):
+        if self.evolution.learning_rate is None:
+            object.__setattr__(self, "evolution", dataclasses.replace(
+                self.evolution,
+                learning_rate=CIFAR_SVHN_LEARNING_RATES[self.evolution.optimizer]))
         _check_choice(self, "first", FIRST_TASKS)
         _check_choice(self, "module_type", MODULE_TYPES)
         _check_choice(self, "conv_padding", PADDINGS)

@@ -18,13 +18,14 @@ from collections.abc import Callable
 import numpy as np
 
 from pathnet_tf import checkpoint
-from pathnet_tf.genetic import Tournament, overlap
+from pathnet_tf.genetic import FixedPath, Tournament, overlap, random_genotype
 from pathnet_tf.optimizers import make_optimizer
 from pathnet_tf.summaries import Summaries
 from pathnet_tf.training import (
     BatchSampler,
     EvolveResult,
     ParallelTaskTrainer,
+    RepeatedTrainer,
     TaskTrainer,
     evolve,
 )
@@ -36,12 +37,22 @@ def num_classes(task) -> int:
     return int(given) if given else int(max(task.train_y.max(), task.test_y.max())) + 1
 
 
-def setup_task(model, task_data, config, rng: np.random.Generator):
+def setup_task(model, task_data, config, rng: np.random.Generator, fixed_path=None):
     """Adds a readout head for `task_data`; a fresh optimizer, trainer, population and
-    batch sampler for it. Returns `(trainer, tournament, sampler)`."""
+    batch sampler for it. Returns `(trainer, tournament, sampler)`.
+
+    With `fixed_path` (`[L, N]`, the controls) the "population" is that one path and
+    the trainer trains it for B×T steps a generation (`RepeatedTrainer`)."""
     evo, net = config.evolution, config.pathnet
     task = model.add_task(num_classes(task_data))
     optimizer = make_optimizer(evo.optimizer, evo.effective_learning_rate)
+    if fixed_path is not None:
+        trainer = RepeatedTrainer(
+            TaskTrainer(model, task, task_data.train_x, task_data.train_y, optimizer,
+                        tournament_size=1, jit_compile=evo.jit_compile),
+            repeats=evo.tournament_size)
+        return (trainer, FixedPath(fixed_path, net.num_modules),
+                BatchSampler(len(task_data.train_x), rng))
     if evo.parallel:
         trainer = ParallelTaskTrainer(model, task, task_data.train_x, task_data.train_y,
                                       optimizer, tournament_size=evo.tournament_size,
@@ -60,13 +71,15 @@ def setup_task(model, task_data, config, rng: np.random.Generator):
 def evolve_task(model, task_data, label: str, config, rng: np.random.Generator,
                 summaries: Summaries, log: Callable[[str], None], *,
                 checkpoint: Callable | None = None, checkpoint_every: int = 0,
-                restore: Callable | None = None):
+                restore: Callable | None = None, fixed_path=None):
     """Sets up task `task_data` (`setup_task`) and evolves it. `restore(trainer,
     tournament, sampler)` may load a checkpoint's state first and returns the evolve
     state to resume from (or None); `checkpoint(trainer, tournament, sampler, state)`
-    is called every `checkpoint_every` generations. Returns `(trainer, EvolveResult)`."""
+    is called every `checkpoint_every` generations. `fixed_path`: see `setup_task`.
+    Returns `(trainer, EvolveResult)`."""
     evo, net = config.evolution, config.pathnet
-    trainer, tournament, sampler = setup_task(model, task_data, config, rng)
+    trainer, tournament, sampler = setup_task(model, task_data, config, rng, fixed_path)
+    steps = evo.steps_per_candidate * (1 if fixed_path is None else evo.tournament_size)
     state = restore(trainer, tournament, sampler) if restore is not None else None
     prefix = f"{label}_{task_data.name}"
     start = time.perf_counter()
@@ -86,7 +99,7 @@ def evolve_task(model, task_data, label: str, config, rng: np.random.Generator,
         checkpoint(trainer, tournament, sampler, state)
 
     result = evolve(trainer, tournament, sampler,
-                    steps_per_candidate=evo.steps_per_candidate, batch_size=evo.batch_size,
+                    steps_per_candidate=steps, batch_size=evo.batch_size,
                     threshold=evo.threshold, max_generations=evo.max_generations,
                     on_generation=on_generation, state=state,
                     checkpoint_every=checkpoint_every if checkpoint else 0,
@@ -244,34 +257,48 @@ def run_transfer(config, model, tasks, workdir, log: Callable[[str], None] = pri
 
         return {"checkpoint": save, "checkpoint_every": checkpoint_every, "restore": restore}
 
+    mode = getattr(config, "mode", "pathnet")
+    net = config.pathnet
+    # The controls' one path, drawn before anything else (a resumed run draws it alike).
+    fixed_path = (None if mode == "pathnet" else
+                  random_genotype(np.random.default_rng([config.seed, 2]), net.num_layers,
+                                  net.num_modules, net.num_active))
     try:
-        if results_a is None:
+        if mode == "independent":
+            pass  # task B only, learned from scratch by the fixed path
+        elif results_a is None:
             trainer_a, result_a = evolve_task(model, tasks[0], "A", config, rng, summaries,
-                                              log, **hooks("A"))
+                                              log, fixed_path=fixed_path, **hooks("A"))
             results_a = task_results(tasks[0], trainer_a, result_a)
-            # Transfer: A's best path is frozen for good; every other module starts afresh.
-            model.freeze(result_a.best_path)
-            model.reinitialize_unfrozen()
+            if mode == "pathnet":
+                # Transfer: A's best path is frozen for good; every other module afresh.
+                model.freeze(result_a.best_path)
+                model.reinitialize_unfrozen()
+            # finetune: nothing frozen, nothing re-initialised; B gets a new readout.
         else:
             model.add_task(num_classes(tasks[0]))  # its weights come from the checkpoint
         trainer_b, result_b = evolve_task(model, tasks[1], "B", config, rng, summaries, log,
-                                          **hooks("B"))
+                                          fixed_path=fixed_path, **hooks("B"))
         results_b = task_results(tasks[1], trainer_b, result_b)
     finally:
         summaries.close()
     results = {
+        "mode": mode,
         "seed": config.seed,
         "task_a": results_a,
         "task_b": results_b,
         "overlap": overlap(np.asarray(results_a["best_path"]), result_b.best_path,
-                           config.pathnet.num_modules),
+                           net.num_modules) if mode == "pathnet" else None,
         "wall_seconds": time.perf_counter() - start,
     }
     write_json(workdir / "results.json", results)
     checkpoint.save(path, {}, {"config": config.to_dict(), "phase": "done"})
-    log(f"task A {tasks[0].name}: {results_a['generations']} generations, test accuracy "
-        f"{results_a['test_accuracy']:.4f}; task B {tasks[1].name}: "
-        f"{result_b.generations} generations, test accuracy "
-        f"{results_b['test_accuracy']:.4f}; overlap {results['overlap']} modules; "
-        f"results in {workdir / 'results.json'}")
+    summary_a = ("" if results_a is None else
+                 f"task A {tasks[0].name}: {results_a['generations']} generations, test "
+                 f"accuracy {results_a['test_accuracy']:.4f}; ")
+    summary_overlap = "" if results["overlap"] is None else (
+        f"; overlap {results['overlap']} modules")
+    log(f"{mode}: {summary_a}task B {tasks[1].name}: {result_b.generations} generations, "
+        f"test accuracy {results_b['test_accuracy']:.4f}{summary_overlap}; results in "
+        f"{workdir / 'results.json'}")
     return results

@@ -159,3 +159,26 @@ class Tournament:
         """`[L, M]` fraction of the population using each module."""
         masks = np.stack([active_mask(g, self.num_modules) for g in self.population])
         return masks.mean(axis=0)
+
+
+class FixedPath:
+    """The controls' stand-in for `Tournament`: one pathway, never evolved.
+
+    `ask()` returns it as a one-candidate tournament `[1, L, N]`; `tell()` always
+    names it the winner. `population` holds it, for checkpoints and summaries."""
+
+    def __init__(self, genotype: np.ndarray, num_modules: int):
+        self.population = np.asarray(genotype, np.int32)[None].copy()  # [1, L, N]
+        self.num_modules = num_modules
+
+    def ask(self, tournaments: int | None = None) -> np.ndarray:
+        if tournaments is not None:
+            raise ValueError("a fixed path runs no parallel tournaments")
+        return self.population.copy()
+
+    def tell(self, fitness, loss=None) -> int:
+        del fitness, loss
+        return 0
+
+    def module_usage(self) -> np.ndarray:
+        return active_mask(self.population[0], self.num_modules).astype(np.float64)

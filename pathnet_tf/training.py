@@ -385,6 +385,29 @@ class ParallelTaskTrainer(TaskTrainer):
         return fitness[0], loss[0], int(winners[0])
 
 
+class RepeatedTrainer:
+    """The controls' trainer: one pathway trained for `repeats` × T steps per
+    generation, the compute of one B-candidate tournament, so generations compare
+    with PathNet's directly. It takes the generation's `[repeats·T, batch]` minibatch
+    indices and runs them as `repeats` compiled calls of T steps on a one-candidate
+    `TaskTrainer`; the generation's fitness (and loss) is that of its last T steps,
+    measured like a PathNet candidate's. Everything else is the inner trainer's."""
+
+    def __init__(self, trainer: TaskTrainer, repeats: int):
+        if trainer.tournament_size != 1:
+            raise ValueError("RepeatedTrainer needs a one-candidate TaskTrainer")
+        self.inner = trainer
+        self.repeats = repeats
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def run_tournament(self, paths, batch_indices):
+        for chunk in np.split(batch_indices, self.repeats):
+            fitness, loss, winner = self.inner.run_tournament(paths, chunk)
+        return fitness, loss, winner
+
+
 @dataclasses.dataclass
 class EvolveResult:
     """What evolving one task produced."""

@@ -156,3 +156,19 @@ def test_parallel_mode_runs_end_to_end(tmp_path):
         assert len(results[task]["fitness_history"]) == results[task]["generations"]
     done = run_script("--parallel=40", f"--workdir={tmp_path / 'bad'}")
     assert done.returncode != 0 and "parallel (40)" in done.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("mode", ["independent", "finetune"])
+def test_control_modes_write_their_results(tmp_path, mode):
+    workdir = tmp_path / mode
+    done = run_script(*TINY, f"--mode={mode}", f"--workdir={workdir}")
+    assert done.returncode == 0, done.stderr
+    results = json.loads((workdir / "results.json").read_text())
+    assert results["mode"] == mode and results["overlap"] is None
+    assert 1 <= results["task_b"]["generations"] <= 4
+    if mode == "independent":
+        assert results["task_a"] is None
+    else:  # the same fixed path learns A, then B
+        assert results["task_a"]["best_path"] == results["task_b"]["best_path"]
+    done = run_script(f"--mode={mode}", "--parallel=2", f"--workdir={tmp_path / 'bad'}")
+    assert done.returncode != 0 and "needs mode pathnet" in done.stderr

@@ -318,3 +318,24 @@ def test_diverging_candidates_are_survived_and_counted(parallel):
     assert all(f == 0.0 for f in result.fitness_history)
     for got, want in zip(weights(model), before):  # every candidate diverged: nothing written
         np.testing.assert_array_equal(got, want)
+
+
+def test_control_trainer_trains_B_times_T_steps_a_generation_on_its_one_path():
+    from pathnet_tf.genetic import FixedPath
+    from pathnet_tf.training import RepeatedTrainer
+
+    tf.keras.utils.set_random_seed(0)
+    model = PathNet(IN, L, M, N, UNITS)
+    x, y = make_data()
+    inner = TaskTrainer(model, model.add_task(CLASSES), x, y, make_optimizer("sgd", 0.1),
+                        tournament_size=1, jit_compile=False)
+    trainer = RepeatedTrainer(inner, repeats=2)
+    path = np.array([[0, 1], [2, 3]], np.int32)
+    rng = np.random.default_rng(14)
+    seen = []
+    result = evolve(trainer, FixedPath(path, M), BatchSampler(40, rng),
+                    steps_per_candidate=2 * T, batch_size=BATCH, threshold=2.0,
+                    max_generations=3, on_generation=lambda g, paths, *rest: seen.append(paths))
+    assert result.generations == 3 and float(inner.step.numpy()) == 3 * 2 * T
+    assert all(np.array_equal(paths, path[None]) for paths in seen)
+    np.testing.assert_array_equal(result.best_path, path)
