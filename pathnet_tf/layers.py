@@ -1,15 +1,16 @@
 """PathNet layers: M modules per layer, the active ones summed.
 
-A PathNet layer holds the weights of all its M modules stacked along a leading axis
-(`kernel: [M, in_dim, units]`, `bias: [M, units]`). `call(inputs, active)` runs only
-the modules listed in `active` (`[N] int32`, a row of a genotype), applies the
+A PathNet layer holds the weights of all its M modules stacked along a leading axis:
+`PathNetDense` (`kernel: [M, in_dim, units]`, `bias: [M, units]`) and `PathNetConv2D`
+(`kernel: [M, kh, kw, in_ch, filters]`, `bias: [M, filters]`). `call(inputs, active)`
+runs only the modules listed in `active` (`[N] int32`, a row of a genotype), applies the
 activation to each module's output and **sums** them (the paper's aggregation, not the
 TF1 code's sum / M). A module named twice in `active` counts once: a pathway uses
 "at most N" distinct modules per layer.
 
-The arithmetic lives in pure functions (`dense_modules`) so that the compiled training
-loop can run it on loop-carried tensors; the Keras layer is a thin owner of the
-variables around it.
+The arithmetic lives in pure functions (`dense_modules`, `conv_modules`) so that the
+compiled training loop can run it on loop-carried tensors; the Keras layer is a thin
+owner of the variables around it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import math
 import keras
 import tensorflow as tf
 
-from pathnet_tf.config import COMPUTE_MODES
+from pathnet_tf.config import COMPUTE_MODES, PADDINGS, conv_output_length
 
 
 def first_index(active: tf.Tensor) -> tf.Tensor:
@@ -183,6 +184,186 @@ class PathNetDense(keras.layers.Layer):
         config.update(
             num_modules=self.num_modules,
             units=self.units,
+            activation=keras.activations.serialize(self.activation),
+            compute=self.compute,
+            seed=self.seed,
+        )
+        return config
+
+
+# -- convolutional modules -----------------------------------------------------------
+#
+# A conv layer stacks its M modules' kernels as `[M, kh, kw, in_ch, filters]`. Its slot
+# layout puts the S planned modules side by side along the output-channel axis,
+# `[kh, kw, in_ch, S*filters]`, so that one `tf.nn.conv2d` computes all S modules.
+
+def conv_kernel_slots(kernel, indices):
+    """`kernel: [M, kh, kw, in_ch, filters]` rows `indices: [S]` -> slot layout
+    `[kh, kw, in_ch, S*filters]` (module s owns channels `s*filters:(s+1)*filters`)."""
+    _, kh, kw, in_ch, filters = kernel.shape
+    slots = tf.transpose(tf.gather(kernel, indices), [1, 2, 3, 0, 4])  # [kh, kw, in, S, f]
+    return tf.reshape(slots, [kh, kw, in_ch, -1])
+
+
+def conv_kernel_rows(slots, filters: int):
+    """Slot layout `[kh, kw, in_ch, S*filters]` -> rows `[S, kh, kw, in_ch, filters]`."""
+    kh, kw, in_ch, _ = slots.shape
+    return tf.transpose(tf.reshape(slots, [kh, kw, in_ch, -1, filters]), [3, 0, 1, 2, 4])
+
+
+def conv_slots(inputs, kernels, biases, weights, strides, padding, activation=tf.nn.relu):
+    """Weighted sum of S conv modules' activated outputs, one convolution.
+
+    `inputs: [batch, height, width, in_ch]`, `kernels: [kh, kw, in_ch, S*filters]` (slot
+    layout), `biases: [S, filters]`, `weights: [S]`, `strides: (sh, sw)`, `padding`
+    "valid" or "same" -> `[batch, out_height, out_width, filters]`.
+    """
+    filters = biases.shape[-1]
+    h = tf.nn.conv2d(inputs, kernels, strides=list(strides), padding=padding.upper())
+    h = tf.reshape(h, tf.concat([tf.shape(h)[:3], [-1, filters]], 0))
+    h = activation(h + biases)  # [batch, out_h, out_w, S, filters]
+    return tf.einsum("bhwsf,s->bhwf", h, weights)
+
+
+def conv_modules(inputs, kernel, bias, active, strides, padding, activation=tf.nn.relu,
+                 compute="gather"):
+    """Sum of the active conv modules' outputs: `inputs: [batch, h, w, in_ch]`,
+    `kernel: [M, kh, kw, in_ch, filters]`, `bias: [M, filters]`, `active: [N] int32`
+    (duplicates count once) -> `[batch, out_h, out_w, filters]`."""
+    indices, weights = module_plan(active, kernel.shape[0], compute)
+    return conv_slots(inputs, conv_kernel_slots(kernel, indices), tf.gather(bias, indices),
+                      weights, strides, padding, activation)
+
+
+def _pair(name, value):
+    """A positive int or a pair of them -> a pair (kernel_size, strides)."""
+    if isinstance(value, int):
+        values = (value, value)
+    else:
+        try:
+            values = tuple(value)
+        except TypeError:
+            values = ()
+    if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0
+                               for v in values):
+        raise ValueError(f"{name} ({value!r}) must be a positive integer or a pair of them")
+    return values
+
+
+@keras.saving.register_keras_serializable(package="pathnet_tf")
+class PathNetConv2D(keras.layers.Layer):
+    """A layer of `num_modules` (M) convolutional modules of `filters` kernels each.
+
+    `call(inputs, active)`: `inputs: [batch, height, width, in_ch]`, `active: [N] int32`
+    -> `[batch, out_height, out_width, filters]`, the sum of the active modules'
+    activated outputs (a module named twice counts once). Weights: `kernel: [M, kh, kw,
+    in_ch, filters]`, `bias: [M, filters]`. Each module is initialised Glorot-uniform
+    with its own fans (kh·kw·in_ch, kh·kw·filters); biases start at zero.
+
+    Args:
+      num_modules: M. filters: kernels (output channels) per module.
+      kernel_size, strides: an int or a pair (height, width).
+      padding: "valid" or "same". activation: applied to each module's output.
+      compute: "gather" (cost ∝ N) or "mask" (cost ∝ M), see `module_plan`.
+      seed: seed of the initialiser's `SeedGenerator`.
+    """
+
+    def __init__(
+        self,
+        num_modules: int = 10,
+        filters: int = 8,
+        kernel_size=3,
+        strides=1,
+        padding: str = "valid",
+        activation="relu",
+        compute: str = "gather",
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, value in (("num_modules", num_modules), ("filters", filters)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} ({value!r}) must be a positive integer")
+        self.kernel_size = _pair("kernel_size", kernel_size)
+        self.strides = _pair("strides", strides)
+        if padding not in PADDINGS:
+            raise ValueError(f"padding ({padding!r}) must be one of {PADDINGS}")
+        if compute not in COMPUTE_MODES:
+            raise ValueError(f"compute ({compute!r}) must be one of {COMPUTE_MODES}")
+        self.num_modules = num_modules
+        self.filters = filters
+        self.padding = padding
+        self.activation = keras.activations.get(activation)
+        self.compute = compute
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError(f"input_shape ({input_shape!r}) must be [batch, height, width, "
+                             "channels] with known channels")
+        self.in_channels = int(input_shape[-1])
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(self.num_modules, *self.kernel_size, self.in_channels, self.filters),
+            initializer=lambda shape, dtype=None: self.initial_kernel(),
+        )
+        self.bias = self.add_weight(
+            name="bias", shape=(self.num_modules, self.filters), initializer="zeros"
+        )
+
+    def initial_kernel(self) -> tf.Tensor:
+        """A fresh draw of all M kernels, `[M, kh, kw, in_ch, filters]`."""
+        receptive_field = self.kernel_size[0] * self.kernel_size[1]
+        limit = glorot_limit(receptive_field * self.in_channels, receptive_field * self.filters)
+        return keras.random.uniform(
+            (self.num_modules, *self.kernel_size, self.in_channels, self.filters),
+            minval=-limit,
+            maxval=limit,
+            seed=self.seed_generator,
+        )
+
+    def call(self, inputs, active):
+        active = tf.convert_to_tensor(active, tf.int32)
+        return conv_modules(inputs, self.kernel, self.bias, active, self.strides,
+                            self.padding, self.activation, self.compute)
+
+    # -- the slot layout (see PathNetDense) ------------------------------------------
+
+    def to_slots(self, kernel, bias, indices):
+        """Rows `indices: [S]` of `kernel: [M, kh, kw, in, f]`, `bias: [M, f]` (or
+        optimizer slots of those shapes) -> `(kernel [kh, kw, in, S*f], bias [S, f])`."""
+        return conv_kernel_slots(kernel, indices), tf.gather(bias, indices)
+
+    def from_slots(self, kernel, bias):
+        """Inverse of `to_slots`: `(kernel rows [S, kh, kw, in, f], bias rows [S, f])`."""
+        return conv_kernel_rows(kernel, self.filters), bias
+
+    def slot_masks(self, trainable):
+        """`trainable: [S] bool` -> masks broadcastable to the slot kernel
+        (`[1, 1, 1, S*f]`, each module's flag repeated over its f channels) and bias."""
+        channels = tf.reshape(tf.tile(trainable[:, None], [1, self.filters]), [-1])
+        return channels[None, None, None, :], trainable[:, None]
+
+    def apply_slots(self, inputs, kernel, bias, weights):
+        """Outputs `[batch, out_h, out_w, filters]` from slot-layout weights."""
+        return conv_slots(inputs, kernel, bias, weights, self.strides, self.padding,
+                          self.activation)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        out = [None if size is None else conv_output_length(size, k, s, self.padding)
+               for size, k, s in zip((height, width), self.kernel_size, self.strides)]
+        return (batch, *out, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_modules=self.num_modules,
+            filters=self.filters,
+            kernel_size=list(self.kernel_size),
+            strides=list(self.strides),
+            padding=self.padding,
             activation=keras.activations.serialize(self.activation),
             compute=self.compute,
             seed=self.seed,

@@ -1,7 +1,10 @@
 """The PathNet model: L layers of M modules, one readout head per task, a frozen mask.
 
 `PathNet(inputs, path, task)` runs the pathway `path` (`[L, N] int32`) through the
-module layers and the readout of `task`. Heads are added per task (`add_task`), never
+module layers and the readout of `task`. The layers are dense modules
+(`PathNetDense`), optionally preceded by convolutional ones (`PathNetConv2D`, for image
+inputs `[batch, height, width, channels]`); dense layers and the readouts flatten
+their inputs. Heads are added per task (`add_task`), never
 shared. `frozen` (`[L, M]`, a tracked non-trainable weight) marks modules that no
 update may touch: the training code keeps them bit-identical.
 
@@ -13,11 +16,13 @@ the variables.
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 
-from pathnet_tf.config import COMPUTE_MODES
-from pathnet_tf.layers import PathNetDense, active_mask, module_plan
+from pathnet_tf.config import COMPUTE_MODES, PADDINGS
+from pathnet_tf.layers import PathNetConv2D, PathNetDense, active_mask, module_plan
 
 
 def _positive_int(name, value):
@@ -25,42 +30,93 @@ def _positive_int(name, value):
         raise ValueError(f"{name} ({value!r}) must be a positive integer")
 
 
+def _positive_ints(name, value, length=None) -> tuple:
+    """A sequence of positive ints (of `length` if given) -> a tuple, or ValueError."""
+    try:
+        values = tuple(value)
+    except TypeError:
+        values = None
+    if (not values or (length is not None and len(values) != length)
+            or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in values)):
+        what = f"{length} positive integers" if length else "positive integers"
+        raise ValueError(f"{name} ({value!r}) must be {what}")
+    return values
+
+
 @keras.saving.register_keras_serializable(package="pathnet_tf")
 class PathNet(keras.Model):
-    """L layers of M dense modules of `units` units, and a readout per task.
+    """L layers of M modules (the first conv, the rest dense), and a readout per task.
 
     Args:
-      input_dim: size of a flattened input.
-      num_layers: L. num_modules: M. num_active: N (at most N modules per layer).
-      units: units per module.
+      input_dim: size of a flattened input (may be omitted when `input_shape` is given).
+      num_layers: L, all layers of modules (conv and dense). num_modules: M.
+      num_active: N (at most N modules per layer). units: units per dense module.
       task_classes: number of classes of each task head to create now.
-      compute: "gather" (cost ∝ N) or "mask" (cost ∝ M), see `layers.dense_modules`.
+      compute: "gather" (cost ∝ N) or "mask" (cost ∝ M), see `layers.module_plan`.
+      input_shape: the shape of one example, e.g. `(height, width, channels)`; default
+        `(input_dim,)`. Conv layers need `(height, width, channels)`.
+      conv_layers: `(filters, kernel_size, stride)` of each of the first
+        `len(conv_layers)` layers, which are `PathNetConv2D` (square kernels and
+        strides); the remaining `num_layers - len(conv_layers)` are `PathNetDense`.
+        E.g. the paper's Atari stack: `[(8, 8, 4), (8, 4, 2), (8, 3, 1)]`, L=4.
+      padding: "valid" or "same", of every conv layer.
     """
 
-    def __init__(self, input_dim: int, num_layers: int = 3, num_modules: int = 10,
-                 num_active: int = 3, units: int = 20, task_classes=(),
-                 compute: str = "gather", **kwargs):
+    def __init__(self, input_dim: int | None = None, num_layers: int = 3,
+                 num_modules: int = 10, num_active: int = 3, units: int = 20,
+                 task_classes=(), compute: str = "gather", input_shape=None,
+                 conv_layers=(), padding: str = "valid", **kwargs):
         super().__init__(**kwargs)
-        for name, value in [("input_dim", input_dim), ("num_layers", num_layers),
-                            ("num_modules", num_modules), ("num_active", num_active),
-                            ("units", units)]:
+        for name, value in [("num_layers", num_layers), ("num_modules", num_modules),
+                            ("num_active", num_active), ("units", units)]:
             _positive_int(name, value)
         if num_active > num_modules:
             raise ValueError(
                 f"num_active ({num_active}) must be <= num_modules ({num_modules})")
         if compute not in COMPUTE_MODES:
             raise ValueError(f"compute ({compute!r}) must be one of {COMPUTE_MODES}")
-        self.input_dim = input_dim
+        if padding not in PADDINGS:
+            raise ValueError(f"padding ({padding!r}) must be one of {PADDINGS}")
+        example_shape = self._example_shape(input_dim, input_shape)
+        conv_layers = tuple(_positive_ints(f"conv_layers[{index}]", layer, 3)
+                            for index, layer in enumerate(conv_layers))
+        if len(conv_layers) > num_layers:
+            raise ValueError(f"conv_layers ({len(conv_layers)} layers) must not outnumber "
+                             f"num_layers ({num_layers})")
+        if conv_layers and len(example_shape) != 3:
+            raise ValueError(f"input_shape ({input_shape!r}) must be (height, width, "
+                             "channels) when there are conv_layers")
+        self.input_dim = math.prod(example_shape)
+        self.input_shape_arg = None if input_shape is None else example_shape
+        self.example_shape = example_shape  # one example; inputs are [batch, *example_shape]
         self.num_layers = num_layers
         self.num_modules = num_modules
         self.num_active = num_active
         self.units = units
         self.compute = compute
+        self.conv_layers = conv_layers
+        self.padding = padding
         self.module_layers = []
+        shape = example_shape
         for index in range(num_layers):
-            layer = PathNetDense(num_modules, units, compute=compute, name=f"modules_{index}")
-            layer.build((None, input_dim if index == 0 else units))
+            if index < len(conv_layers):
+                filters, kernel_size, stride = conv_layers[index]
+                layer = PathNetConv2D(num_modules, filters, kernel_size, stride, padding,
+                                      compute=compute, name=f"modules_{index}")
+                out_shape = layer.compute_output_shape((None, *shape))[1:]
+                if min(out_shape) < 1:
+                    raise ValueError(f"conv_layers[{index}] ({filters}, {kernel_size}, "
+                                     f"{stride}) leaves no output of a "
+                                     f"{shape[0]}x{shape[1]} input")
+                layer.build((None, *shape))
+            else:
+                layer = PathNetDense(num_modules, units, compute=compute,
+                                     name=f"modules_{index}")
+                layer.build((None, math.prod(shape)))
+                out_shape = (units,)
             self.module_layers.append(layer)
+            shape = out_shape
+        self.feature_dim = math.prod(shape)  # the readouts' (flattened) input size
         self.frozen = self.add_weight(name="frozen", shape=(num_layers, num_modules),
                                       initializer="zeros", trainable=False)
         self.readouts = []
@@ -69,6 +125,19 @@ class PathNet(keras.Model):
             self.add_task(num_classes)
         self.built = True
 
+    @staticmethod
+    def _example_shape(input_dim, input_shape) -> tuple:
+        if input_shape is None:
+            if input_dim is None:
+                raise ValueError("input_dim or input_shape must be given")
+            _positive_int("input_dim", input_dim)
+            return (input_dim,)
+        shape = _positive_ints("input_shape", input_shape)
+        if input_dim is not None and input_dim != math.prod(shape):
+            raise ValueError(f"input_dim ({input_dim!r}) must be the size of input_shape "
+                             f"{shape} ({math.prod(shape)}) when both are given")
+        return shape
+
     # -- structure -------------------------------------------------------------------
 
     def add_task(self, num_classes: int) -> int:
@@ -76,7 +145,7 @@ class PathNet(keras.Model):
         _positive_int("num_classes", num_classes)
         task = len(self.readouts)
         head = keras.layers.Dense(num_classes, name=f"readout_{task}")
-        head.build((None, self.units))
+        head.build((None, self.feature_dim))
         self.readouts.append(head)
         self.task_classes.append(num_classes)
         return task
@@ -100,8 +169,9 @@ class PathNet(keras.Model):
     #
     # A "plan" is, per layer, the module rows computed for a pathway and their weights
     # (`layers.module_plan`): the N active modules ("gather") or all M ("mask").
-    # Training gathers those rows once per candidate into the "slot layout" (kernels
-    # `[in_dim, S, units]`: one matrix product per layer), trains the small gathered
+    # Training gathers those rows once per candidate into each layer's "slot layout"
+    # (dense kernels `[in_dim, S, units]`: one matrix product per layer; conv kernels
+    # `[kh, kw, in_ch, S*filters]`: one convolution per layer), trains the small gathered
     # tensors for T steps and writes them back as rows: cost ∝ N, not M.
 
     def plan(self, path) -> list:
@@ -133,12 +203,13 @@ class PathNet(keras.Model):
             rows += layer.from_slots(slots[2 * index], slots[2 * index + 1])
         return rows + list(slots[-2:])
 
-    def slot_masks(self, plan, task: int) -> list:
+    def slot_masks(self, plan, task: int, frozen=None) -> list:
         """Per gathered tensor, a boolean mask (broadcastable) of the modules an update
         may change: on the pathway (weight > 0, so a repeated module is updated once)
-        and not frozen. The readout always may."""
+        and not frozen. The readout always may. `frozen`: the `[L, M]` mask's value if
+        already read (inside `tf.vectorized_map` a variable must be read outside)."""
         self._check_task(task)
-        frozen = tf.convert_to_tensor(self.frozen) > 0.5  # [L, M]
+        frozen = tf.convert_to_tensor(self.frozen if frozen is None else frozen) > 0.5
         masks = []
         for index, layer in enumerate(self.module_layers):
             indices, weights = plan[index]
@@ -153,6 +224,8 @@ class PathNet(keras.Model):
         for index, layer in enumerate(self.module_layers):
             hidden = layer.apply_slots(hidden, slot_params[2 * index],
                                        slot_params[2 * index + 1], plan[index][1])
+        if hidden.shape.rank != 2:  # the last module layer is conv
+            hidden = tf.reshape(hidden, [-1, self.feature_dim])
         head_kernel, head_bias = slot_params[-2], slot_params[-1]
         return tf.matmul(hidden, head_kernel) + head_bias
 
@@ -181,9 +254,9 @@ class PathNet(keras.Model):
         """Fresh initial values for every module that is not frozen."""
         frozen = tf.convert_to_tensor(self.frozen) > 0.5
         for index, layer in enumerate(self.module_layers):
-            keep = frozen[index]
-            layer.kernel.assign(tf.where(keep[:, None, None], layer.kernel,
-                                         layer.initial_kernel()))
+            keep = frozen[index]  # [M], broadcast over each module's kernel
+            keep_kernel = tf.reshape(keep, [-1] + [1] * (len(layer.kernel.shape) - 1))
+            layer.kernel.assign(tf.where(keep_kernel, layer.kernel, layer.initial_kernel()))
             layer.bias.assign(tf.where(keep[:, None], layer.bias, tf.zeros_like(layer.bias)))
 
     def get_config(self):
@@ -196,4 +269,7 @@ class PathNet(keras.Model):
             "units": self.units,
             "task_classes": list(self.task_classes),
             "compute": self.compute,
+            "input_shape": None if self.input_shape_arg is None else list(self.input_shape_arg),
+            "conv_layers": [list(layer) for layer in self.conv_layers],
+            "padding": self.padding,
         }
