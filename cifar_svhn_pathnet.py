@@ -11,25 +11,16 @@ path, fitness curves) and TensorBoard events in WORKDIR/tb.
 """
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
 
 from absl import app, flags
 
-from pathnet_tf.config import (
-    FIRST_TASKS,
-    MODULE_TYPES,
-    PADDINGS,
-    CifarSvhnConfig,
-    EvolutionConfig,
-    PathNetConfig,
-)
-from pathnet_tf.data import DataError
-from pathnet_tf.workdir import WorkdirError, prepare_workdir
+from pathnet_tf import cli
+from pathnet_tf.config import FIRST_TASKS, MODULE_TYPES, PADDINGS, CifarSvhnConfig
+from pathnet_tf.workdir import prepare_workdir
 
 _DEFAULT = CifarSvhnConfig()
-_NET, _EVO = _DEFAULT.pathnet, _DEFAULT.evolution
 FLAGS = flags.FLAGS
 flags.DEFINE_string("first", _DEFAULT.first,
                     f"The data set learnt first (task A), one of {', '.join(FIRST_TASKS)}; "
@@ -45,29 +36,13 @@ flags.DEFINE_string("conv_layers", ",".join(":".join(map(str, layer))
                     "32x32 -> 14x14 -> 6x6).")
 flags.DEFINE_string("conv_padding", _DEFAULT.conv_padding,
                     f"Padding of the conv modules, one of {', '.join(PADDINGS)}.")
-flags.DEFINE_integer("num_layers", _NET.num_layers, "L: layers of modules (conv + dense).")
-flags.DEFINE_integer("num_modules", _NET.num_modules, "M: modules per layer.")
-flags.DEFINE_integer("num_active", _NET.num_active, "N: modules a pathway uses per layer.")
-flags.DEFINE_integer("units", _NET.units, "ReLU units per dense module.")
-flags.DEFINE_enum("compute", _NET.compute, ["gather", "mask"],
-                  "Run only the N active modules (gather) or all M, masked (mask).")
-flags.DEFINE_integer("population_size", _EVO.population_size, "P: pathways in the population.")
-flags.DEFINE_integer("tournament_size", _EVO.tournament_size, "B: candidates per tournament.")
-flags.DEFINE_integer("steps_per_candidate", _EVO.steps_per_candidate,
-                     "T: minibatches each candidate trains on per tournament.")
-flags.DEFINE_integer("batch_size", _EVO.batch_size, "Examples per minibatch.")
-flags.DEFINE_integer("max_generations", _EVO.max_generations,
-                     "Tournaments per task (the paper runs 500).")
-flags.DEFINE_float("threshold", _EVO.threshold,
-                   "Stop a task early when a winner's fitness (training accuracy) reaches "
-                   "it; 1.0 (default) runs all --max_generations in practice.")
-flags.DEFINE_enum("optimizer", _EVO.optimizer, ["sgd", "adam"], "Optimizer of the modules.")
-flags.DEFINE_float("learning_rate", None,
-                   "Learning rate; default 0.003 for sgd, 0.001 for adam (SGD at the binary "
-                   "MNIST default 0.05 diverges on 3072 inputs in [0, 1]).")
-flags.DEFINE_float("mutation_rate", None, "Per-element mutation probability; default 1/(L*N).")
-flags.DEFINE_enum("mutation_boundary", _EVO.mutation_boundary, ["clamp", "wrap"],
-                  "Keep mutated module indices in range by clamping or wrapping.")
+cli.define_pathnet_flags(
+    _DEFAULT.pathnet, _DEFAULT.evolution, units_help="ReLU units per dense module.",
+    threshold_help="Stop a task early when a winner's fitness (training accuracy) reaches "
+                   "it; 1.0 (default) runs all --max_generations in practice.",
+    max_generations_help="Tournaments per task (the paper runs 500).",
+    learning_rate_help="Learning rate; default 0.003 for sgd, 0.001 for adam (SGD at the "
+                       "binary MNIST default 0.05 diverges on 3072 inputs in [0, 1]).")
 flags.DEFINE_string("data_dir", None,
                     "tensorflow-datasets data directory holding prepared cifar10 and "
                     "svhn_cropped; default: tfds's (~/tensorflow_datasets).")
@@ -78,61 +53,38 @@ flags.DEFINE_integer("max_train", None, "Use only this many training images per 
 flags.DEFINE_boolean("jit_compile", None,
                      "Compile each tournament with XLA; default: on for dense modules, off "
                      "for conv (XLA's CPU convolutions made a tournament ~13x slower).")
-flags.DEFINE_integer("parallel", _EVO.parallel,
-                     "0: the serial fair tournament. K > 0: K tournaments trained side by "
-                     "side per call, the winners' module updates averaged (README).")
-flags.DEFINE_integer("threads", 1,
-                     "TensorFlow threads; 1 is fastest for these tiny matrices (README).")
-flags.DEFINE_integer("checkpoint_every", 25,
-                     "Save everything needed to continue every this many generations.")
-flags.DEFINE_boolean("resume", True,
-                     "Continue from the checkpoint in --workdir if there is one; "
-                     "--noresume starts afresh (deleting that run's outputs).")
-flags.DEFINE_integer("seed", 0, "Seed of every random choice.")
-flags.DEFINE_string("workdir", "runs/cifar_svhn", "Where the run writes its files.")
+cli.define_run_flags("runs/cifar_svhn")
 
 
 def config_from_flags() -> CifarSvhnConfig:
+    jit_compile = (FLAGS.module_type == "dense" if FLAGS.jit_compile is None
+                   else FLAGS.jit_compile)
     return CifarSvhnConfig(
-        pathnet=PathNetConfig(num_layers=FLAGS.num_layers, num_modules=FLAGS.num_modules,
-                              num_active=FLAGS.num_active, units=FLAGS.units,
-                              compute=FLAGS.compute),
-        evolution=EvolutionConfig(
-            population_size=FLAGS.population_size, tournament_size=FLAGS.tournament_size,
-            steps_per_candidate=FLAGS.steps_per_candidate, batch_size=FLAGS.batch_size,
-            threshold=FLAGS.threshold, max_generations=FLAGS.max_generations,
-            optimizer=FLAGS.optimizer, learning_rate=FLAGS.learning_rate,
-            mutation_rate=FLAGS.mutation_rate, mutation_boundary=FLAGS.mutation_boundary,
-            jit_compile=(FLAGS.module_type == "dense" if FLAGS.jit_compile is None
-                         else FLAGS.jit_compile),
-            parallel=FLAGS.parallel),
-        first=FLAGS.first, module_type=FLAGS.module_type, conv_layers=FLAGS.conv_layers,
-        conv_padding=FLAGS.conv_padding, data_dir=FLAGS.data_dir, download=FLAGS.download,
-        max_train=FLAGS.max_train, seed=FLAGS.seed)
+        pathnet=cli.pathnet_config(), evolution=cli.evolution_config(jit_compile),
+        mode=FLAGS.mode, first=FLAGS.first, module_type=FLAGS.module_type,
+        conv_layers=FLAGS.conv_layers, conv_padding=FLAGS.conv_padding,
+        data_dir=FLAGS.data_dir, download=FLAGS.download, max_train=FLAGS.max_train,
+        seed=FLAGS.seed)
+
+
+def run() -> None:
+    # Flags are checked before TensorFlow is even imported, the data before the
+    # workdir is touched, and both before anything is trained or written.
+    config = config_from_flags()
+    from pathnet_tf import cifar_svhn
+
+    builders = cifar_svhn.prepared_builders(config)
+    from pathnet_tf.training import set_threads
+
+    set_threads(FLAGS.threads)  # before tf.data reads the data sets
+    workdir = prepare_workdir(FLAGS.workdir)
+    tasks = cifar_svhn.load_tasks(config, builders)
+    cifar_svhn.run(config, workdir, tasks=tasks, resume=FLAGS.resume,
+                   checkpoint_every=FLAGS.checkpoint_every)
 
 
 def main(argv):
-    if len(argv) > 1:
-        sys.exit(f"error: unexpected arguments {argv[1:]}")
-    try:
-        # Flags are checked before TensorFlow is even imported, the data before the
-        # workdir is touched, and both before anything is trained or written.
-        config = config_from_flags()
-        for name in ("threads", "checkpoint_every"):
-            if FLAGS[name].value <= 0:
-                raise ValueError(f"{name} ({FLAGS[name].value}) must be a positive integer")
-        from pathnet_tf import cifar_svhn
-
-        builders = cifar_svhn.prepared_builders(config)
-        from pathnet_tf.training import set_threads
-
-        set_threads(FLAGS.threads)  # before tf.data reads the data sets
-        workdir = prepare_workdir(FLAGS.workdir)
-        tasks = cifar_svhn.load_tasks(config, builders)
-        cifar_svhn.run(config, workdir, tasks=tasks, resume=FLAGS.resume,
-                       checkpoint_every=FLAGS.checkpoint_every)
-    except (ValueError, DataError, WorkdirError) as error:  # CheckpointError is one too
-        sys.exit(f"error: {error}")
+    cli.run_main(argv, run)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,20 @@ class EvolutionConfig:
         return DEFAULT_LEARNING_RATES[self.optimizer]
 
 
+def _check_run_settings(config) -> None:
+    """The fields every experiment config has: mode, max_train, seed, summary cadence."""
+    _check_choice(config, "mode", MODES)
+    if config.mode != "pathnet" and config.evolution.parallel:
+        raise ValueError(f"parallel ({config.evolution.parallel}) needs mode pathnet; "
+                         f"mode {config.mode} trains one fixed path")
+    if config.max_train is not None:
+        _check_positive_int(config, "max_train")
+    _check_positive_int(config, "summary_every", "image_every", "histogram_every",
+                        "log_every")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
+        raise ValueError(f"seed ({config.seed!r}) must be a non-negative integer")
+
+
 @dataclasses.dataclass(frozen=True)
 class BinaryMnistConfig:
     """The binary MNIST transfer experiment: task A, then task B on top of it."""
@@ -132,20 +146,11 @@ class BinaryMnistConfig:
     log_every: int = 10  # progress line
 
     def __post_init__(self):
-        _check_choice(self, "mode", MODES)
-        if self.mode != "pathnet" and self.evolution.parallel:
-            raise ValueError(f"parallel ({self.evolution.parallel}) needs mode pathnet; "
-                             f"mode {self.mode} trains one fixed path")
+        _check_run_settings(self)
         object.__setattr__(self, "task_a", validate_digits(self.task_a))
         object.__setattr__(self, "task_b", validate_digits(self.task_b))
         if not (isinstance(self.noise, (int, float)) and 0 <= self.noise <= 1):
             raise ValueError(f"noise ({self.noise!r}) must be in [0, 1]")
-        if self.max_train is not None:
-            _check_positive_int(self, "max_train")
-        _check_positive_int(self, "summary_every", "image_every", "histogram_every",
-                            "log_every")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed ({self.seed!r}) must be a non-negative integer")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -208,6 +213,7 @@ class CifarSvhnConfig:
     evolution: EvolutionConfig = dataclasses.field(
         default_factory=_default_cifar_svhn_evolution)
     first: str = "cifar"
+    mode: str = "pathnet"  # or the controls: "independent", "finetune" (README)
     module_type: str = "dense"
     conv_layers: tuple = ((8, 5, 2), (8, 3, 2))  # used when module_type == "conv"
     conv_padding: str = "valid"
@@ -225,18 +231,13 @@ class CifarSvhnConfig:
             object.__setattr__(self, "evolution", dataclasses.replace(
                 self.evolution,
                 learning_rate=CIFAR_SVHN_LEARNING_RATES[self.evolution.optimizer]))
+        _check_run_settings(self)
         _check_choice(self, "first", FIRST_TASKS)
         _check_choice(self, "module_type", MODULE_TYPES)
         _check_choice(self, "conv_padding", PADDINGS)
         object.__setattr__(self, "conv_layers", parse_conv_layers(self.conv_layers))
         if self.module_type == "conv":
             self._check_conv_stack()
-        if self.max_train is not None:
-            _check_positive_int(self, "max_train")
-        _check_positive_int(self, "summary_every", "image_every", "histogram_every",
-                            "log_every")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed ({self.seed!r}) must be a non-negative integer")
 
     def _check_conv_stack(self):
         count, num_layers = len(self.conv_layers), self.pathnet.num_layers

@@ -188,3 +188,13 @@ def test_bad_flags_stop_with_one_line_before_anything_is_written(tmp_path, argv,
     assert lines == [lines[-1]] and lines[-1].startswith("error: ") and message in lines[-1], \
         done.stderr
     assert not workdir.exists()
+
+
+@pytest.mark.parametrize("mode", ["independent", "finetune"])
+def test_control_modes_on_mock_data(tmp_path, mock_data_dir, mode):
+    workdir = tmp_path / mode
+    run_main(*TINY, f"--mode={mode}", f"--data_dir={mock_data_dir}", f"--workdir={workdir}")
+    results = json.loads((workdir / "results.json").read_text())
+    assert results["mode"] == mode and results["overlap"] is None
+    assert 0.0 <= results["task_b"]["test_accuracy"] <= 1.0
+    assert (results["task_a"] is None) == (mode == "independent")

@@ -1,0 +1,104 @@
+"""The flags the experiment scripts share, and their mapping onto the config dataclasses.
+
+Flag names are the config fields' names (STYLE.md). Nothing here imports TensorFlow:
+a bad flag stops a script before TensorFlow is loaded.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from absl import flags
+
+from pathnet_tf.config import (
+    BOUNDARIES,
+    COMPUTE_MODES,
+    MODES,
+    OPTIMIZERS,
+    EvolutionConfig,
+    PathNetConfig,
+)
+
+FLAGS = flags.FLAGS
+
+
+def define_pathnet_flags(net: PathNetConfig, evo: EvolutionConfig, *, units_help: str,
+                         threshold_help: str, max_generations_help: str,
+                         learning_rate_help: str) -> None:
+    """The network, the genetic algorithm and the training of the candidates."""
+    flags.DEFINE_integer("num_layers", net.num_layers, "L: layers of modules.")
+    flags.DEFINE_integer("num_modules", net.num_modules, "M: modules per layer.")
+    flags.DEFINE_integer("num_active", net.num_active, "N: modules a pathway uses per layer.")
+    flags.DEFINE_integer("units", net.units, units_help)
+    flags.DEFINE_enum("compute", net.compute, list(COMPUTE_MODES),
+                      "Run only the N active modules (gather) or all M, masked (mask).")
+    flags.DEFINE_integer("population_size", evo.population_size,
+                         "P: pathways in the population.")
+    flags.DEFINE_integer("tournament_size", evo.tournament_size,
+                         "B: candidates per tournament.")
+    flags.DEFINE_integer("steps_per_candidate", evo.steps_per_candidate,
+                         "T: minibatches each candidate trains on per tournament.")
+    flags.DEFINE_integer("batch_size", evo.batch_size, "Examples per minibatch.")
+    flags.DEFINE_float("threshold", evo.threshold, threshold_help)
+    flags.DEFINE_integer("max_generations", evo.max_generations, max_generations_help)
+    flags.DEFINE_enum("optimizer", evo.optimizer, list(OPTIMIZERS), "Optimizer of the modules.")
+    flags.DEFINE_float("learning_rate", None, learning_rate_help)
+    flags.DEFINE_float("mutation_rate", None,
+                       "Per-element mutation probability; default 1/(L*N).")
+    flags.DEFINE_enum("mutation_boundary", evo.mutation_boundary, list(BOUNDARIES),
+                      "Keep mutated module indices in range by clamping or wrapping.")
+    flags.DEFINE_integer("parallel", evo.parallel,
+                         "0: the serial fair tournament. K > 0: K tournaments trained side "
+                         "by side per call, the winners' module updates averaged (README).")
+    flags.DEFINE_enum("mode", "pathnet", list(MODES),
+                      "pathnet: evolve A, freeze its path, evolve B. Controls: independent "
+                      "(task B alone on one fixed random path), finetune (that fixed path "
+                      "trained on A, then on B with a new readout, nothing frozen).")
+
+
+def define_run_flags(workdir: str) -> None:
+    """How a run executes and where it writes: not part of the experiment's config."""
+    flags.DEFINE_integer("threads", 1,
+                         "TensorFlow threads; 1 is fastest for these tiny matrices (README).")
+    flags.DEFINE_integer("checkpoint_every", 25,
+                         "Save everything needed to continue every this many generations.")
+    flags.DEFINE_boolean("resume", True,
+                         "Continue from the checkpoint in --workdir if there is one; "
+                         "--noresume starts afresh (deleting that run's outputs).")
+    flags.DEFINE_integer("seed", 0, "Seed of every random choice.")
+    flags.DEFINE_string("workdir", workdir, "Where the run writes its files.")
+
+
+def pathnet_config() -> PathNetConfig:
+    return PathNetConfig(num_layers=FLAGS.num_layers, num_modules=FLAGS.num_modules,
+                         num_active=FLAGS.num_active, units=FLAGS.units,
+                         compute=FLAGS.compute)
+
+
+def evolution_config(jit_compile: bool) -> EvolutionConfig:
+    return EvolutionConfig(
+        population_size=FLAGS.population_size, tournament_size=FLAGS.tournament_size,
+        steps_per_candidate=FLAGS.steps_per_candidate, batch_size=FLAGS.batch_size,
+        threshold=FLAGS.threshold, max_generations=FLAGS.max_generations,
+        optimizer=FLAGS.optimizer, learning_rate=FLAGS.learning_rate,
+        mutation_rate=FLAGS.mutation_rate, mutation_boundary=FLAGS.mutation_boundary,
+        jit_compile=jit_compile, parallel=FLAGS.parallel)
+
+
+def check_run_flags() -> None:
+    for name in ("threads", "checkpoint_every"):
+        if FLAGS[name].value <= 0:
+            raise ValueError(f"{name} ({FLAGS[name].value}) must be a positive integer")
+
+
+def run_main(argv, body: Callable[[], None]) -> None:
+    """Runs a script's `body`; a bad setting (any ValueError: config, data, workdir,
+    checkpoint) ends it with one line `error: ...` and exit status 1, no traceback."""
+    if len(argv) > 1:
+        sys.exit(f"error: unexpected arguments {argv[1:]}")
+    try:
+        check_run_flags()
+        body()
+    except ValueError as error:
+        sys.exit(f"error: {error}")
