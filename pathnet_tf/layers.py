@@ -8,7 +8,7 @@ activation to each module's output and **sums** them (the paper's aggregation, n
 TF1 code's sum / M). A module named twice in `active` counts once: a pathway uses
 "at most N" distinct modules per layer.
 
-The arithmetic lives in pure functions (`dense_modules`, `conv_modules`) so that the
+The arithmetic lives in pure functions (`dense_slots`, `conv_slots`) so that the
 compiled training loop can run it on loop-carried tensors; the Keras layer is a thin
 owner of the variables around it.
 """
@@ -80,21 +80,53 @@ def kernel_rows(slots):
     return tf.transpose(slots, [1, 0, 2])
 
 
-def dense_modules(inputs, kernel, bias, active, activation=tf.nn.relu, compute="gather"):
-    """Sum of the active dense modules' outputs: `inputs: [batch, in_dim]`,
-    `kernel: [M, in_dim, units]`, `bias: [M, units]`, `active: [N] int32` (duplicates
-    count once) -> `[batch, units]`. `compute` as in `module_plan`."""
-    indices, weights = module_plan(active, kernel.shape[0], compute)
-    return dense_slots(inputs, kernel_slots(kernel, indices), tf.gather(bias, indices),
-                       weights, activation)
-
-
 def glorot_limit(fan_in: int, fan_out: int) -> float:
     return math.sqrt(6.0 / (fan_in + fan_out))
 
 
+class ModuleLayer(keras.layers.Layer):
+    """What every PathNet layer shares: M modules stacked along the leading axis of
+    `kernel` and `bias`, an activation applied to each module's output, the compute
+    mode (`module_plan`) and a seeded initialiser.
+
+    `call(inputs, active)` runs through the same slot layout the compiled training
+    loop uses (`to_slots`, `apply_slots`), so a layer call and a training step share
+    one code path. Subclasses define `build`, `initial_kernel`, the four slot methods
+    and `compute_output_shape`.
+    """
+
+    def __init__(self, num_modules: int = 10, activation="relu", compute: str = "gather",
+                 seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        _check_positive_int("num_modules", num_modules)
+        if compute not in COMPUTE_MODES:
+            raise ValueError(f"compute ({compute!r}) must be one of {COMPUTE_MODES}")
+        self.num_modules = num_modules
+        self.activation = keras.activations.get(activation)
+        self.compute = compute
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, active):
+        indices, weights = module_plan(tf.convert_to_tensor(active, tf.int32),
+                                       self.num_modules, self.compute)
+        return self.apply_slots(inputs, *self.to_slots(self.kernel, self.bias, indices),
+                                weights)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_modules=self.num_modules, compute=self.compute, seed=self.seed,
+                      activation=keras.activations.serialize(self.activation))
+        return config
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} ({value!r}) must be a positive integer")
+
+
 @keras.saving.register_keras_serializable(package="pathnet_tf")
-class PathNetDense(keras.layers.Layer):
+class PathNetDense(ModuleLayer):
     """A layer of `num_modules` (M) dense modules of `units` units each.
 
     `call(inputs, active)`: `inputs: [batch, in_dim]`, `active: [N] int32` ->
@@ -111,19 +143,9 @@ class PathNetDense(keras.layers.Layer):
         seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if not isinstance(num_modules, int) or num_modules <= 0:
-            raise ValueError(f"num_modules ({num_modules}) must be a positive integer")
-        if not isinstance(units, int) or units <= 0:
-            raise ValueError(f"units ({units}) must be a positive integer")
-        if compute not in COMPUTE_MODES:
-            raise ValueError(f"compute ({compute!r}) must be one of {COMPUTE_MODES}")
-        self.num_modules = num_modules
+        super().__init__(num_modules, activation, compute, seed, **kwargs)
+        _check_positive_int("units", units)
         self.units = units
-        self.activation = keras.activations.get(activation)
-        self.compute = compute
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
         in_dim = int(input_shape[-1])
@@ -145,12 +167,6 @@ class PathNetDense(keras.layers.Layer):
             minval=-limit,
             maxval=limit,
             seed=self.seed_generator,
-        )
-
-    def call(self, inputs, active):
-        active = tf.convert_to_tensor(active, tf.int32)
-        return dense_modules(
-            inputs, self.kernel, self.bias, active, self.activation, self.compute
         )
 
     # -- the slot layout, used by the compiled training loop -------------------------
@@ -180,15 +196,7 @@ class PathNetDense(keras.layers.Layer):
         return (*input_shape[:-1], self.units)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_modules=self.num_modules,
-            units=self.units,
-            activation=keras.activations.serialize(self.activation),
-            compute=self.compute,
-            seed=self.seed,
-        )
-        return config
+        return {**super().get_config(), "units": self.units}
 
 
 # -- convolutional modules -----------------------------------------------------------
@@ -225,16 +233,6 @@ def conv_slots(inputs, kernels, biases, weights, strides, padding, activation=tf
     return tf.einsum("bhwsf,s->bhwf", h, weights)
 
 
-def conv_modules(inputs, kernel, bias, active, strides, padding, activation=tf.nn.relu,
-                 compute="gather"):
-    """Sum of the active conv modules' outputs: `inputs: [batch, h, w, in_ch]`,
-    `kernel: [M, kh, kw, in_ch, filters]`, `bias: [M, filters]`, `active: [N] int32`
-    (duplicates count once) -> `[batch, out_h, out_w, filters]`."""
-    indices, weights = module_plan(active, kernel.shape[0], compute)
-    return conv_slots(inputs, conv_kernel_slots(kernel, indices), tf.gather(bias, indices),
-                      weights, strides, padding, activation)
-
-
 def _pair(name, value):
     """A positive int or a pair of them -> a pair (kernel_size, strides)."""
     if isinstance(value, int):
@@ -251,7 +249,7 @@ def _pair(name, value):
 
 
 @keras.saving.register_keras_serializable(package="pathnet_tf")
-class PathNetConv2D(keras.layers.Layer):
+class PathNetConv2D(ModuleLayer):
     """A layer of `num_modules` (M) convolutional modules of `filters` kernels each.
 
     `call(inputs, active)`: `inputs: [batch, height, width, in_ch]`, `active: [N] int32`
@@ -280,23 +278,14 @@ class PathNetConv2D(keras.layers.Layer):
         seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        for name, value in (("num_modules", num_modules), ("filters", filters)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} ({value!r}) must be a positive integer")
+        super().__init__(num_modules, activation, compute, seed, **kwargs)
+        _check_positive_int("filters", filters)
         self.kernel_size = _pair("kernel_size", kernel_size)
         self.strides = _pair("strides", strides)
         if padding not in PADDINGS:
             raise ValueError(f"padding ({padding!r}) must be one of {PADDINGS}")
-        if compute not in COMPUTE_MODES:
-            raise ValueError(f"compute ({compute!r}) must be one of {COMPUTE_MODES}")
-        self.num_modules = num_modules
         self.filters = filters
         self.padding = padding
-        self.activation = keras.activations.get(activation)
-        self.compute = compute
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] is None:
@@ -322,11 +311,6 @@ class PathNetConv2D(keras.layers.Layer):
             maxval=limit,
             seed=self.seed_generator,
         )
-
-    def call(self, inputs, active):
-        active = tf.convert_to_tensor(active, tf.int32)
-        return conv_modules(inputs, self.kernel, self.bias, active, self.strides,
-                            self.padding, self.activation, self.compute)
 
     # -- the slot layout (see PathNetDense) ------------------------------------------
 
@@ -357,15 +341,6 @@ class PathNetConv2D(keras.layers.Layer):
         return (batch, *out, self.filters)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_modules=self.num_modules,
-            filters=self.filters,
-            kernel_size=list(self.kernel_size),
-            strides=list(self.strides),
-            padding=self.padding,
-            activation=keras.activations.serialize(self.activation),
-            compute=self.compute,
-            seed=self.seed,
-        )
-        return config
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": self.padding}
