@@ -47,6 +47,7 @@ def run() -> None:
     config = config_from_flags()
     mnist = load_mnist(config.data_dir)
     workdir = prepare_workdir(FLAGS.workdir)
+    cli.use_xla_cache()
     from pathnet_tf import binary_mnist
     from pathnet_tf.training import set_threads
 

@@ -71,6 +71,7 @@ def run() -> None:
     # Flags are checked before TensorFlow is even imported, the data before the
     # workdir is touched, and both before anything is trained or written.
     config = config_from_flags()
+    cli.use_xla_cache()
     from pathnet_tf import cifar_svhn
 
     builders = cifar_svhn.prepared_builders(config)

@@ -6,6 +6,7 @@ a bad flag stops a script before TensorFlow is loaded.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -68,6 +69,28 @@ def define_run_flags(workdir: str) -> None:
                          "--noresume starts afresh (deleting that run's outputs).")
     flags.DEFINE_integer("seed", 0, "Seed of every random choice.")
     flags.DEFINE_string("workdir", workdir, "Where the run writes its files.")
+    flags.DEFINE_string("xla_cache_dir", default_xla_cache_dir(),
+                        "Keep XLA's compiled tournaments here for the next run (saves "
+                        "about 3 s a run); empty: no cache.")
+
+
+def default_xla_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pathnet_tf", "xla")
+
+
+def use_xla_cache() -> None:
+    """Points XLA's persistent compilation cache at `--xla_cache_dir` (unless the user
+    set one in TF_XLA_FLAGS). Must run before TensorFlow is imported."""
+    current = os.environ.get("TF_XLA_FLAGS", "")
+    if not FLAGS.xla_cache_dir or "persistent_cache_directory" in current:
+        return
+    try:
+        os.makedirs(FLAGS.xla_cache_dir, exist_ok=True)
+    except OSError:
+        return  # a cache is an optimisation: no cache, no harm
+    os.environ["TF_XLA_FLAGS"] = (
+        f"{current} --tf_xla_persistent_cache_directory={FLAGS.xla_cache_dir}".strip())
 
 
 def pathnet_config() -> PathNetConfig:
