@@ -97,8 +97,8 @@ def main(argv):
         "benchmark": "soak", "generations": done[0] - FLAGS.warmup,
         "seconds": round(time.perf_counter() - start, 1), "parallel": FLAGS.parallel,
         "tracing_counts": {**trainer.tracing_counts(),
-                           **{f"summaries_{k}": f.experimental_get_tracing_count()
-                              for k, f in summaries._writers.items()}},
+                           **{f"summaries_{k}": v
+                              for k, v in summaries.tracing_counts().items()}},
         "rss_mb_start": round(rss_start, 1), "rss_mb_end": round(rss_mb(), 1),
         "rss_mb_growth": round(rss_mb() - rss_start, 1), "summaries": FLAGS.summaries,
         "generations_per_second_per_block": blocks,

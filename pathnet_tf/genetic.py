@@ -157,7 +157,8 @@ class Tournament:
 
     def module_usage(self) -> np.ndarray:
         """`[L, M]` fraction of the population using each module."""
-        masks = np.stack([active_mask(g, self.num_modules) for g in self.population])
+        masks = np.zeros((*self.population.shape[:2], self.num_modules), dtype=bool)
+        np.put_along_axis(masks, self.population, True, axis=2)  # [P, L, M]
         return masks.mean(axis=0)
 
 

@@ -38,56 +38,68 @@ class Summaries:
         self.histogram_every = histogram_every
         self._writers = {}
 
-    def _generation_writer(self, prefix: str, candidates: int):
-        """One compiled writer per task prefix (tags are fixed at trace time)."""
-        if prefix not in self._writers:
-            @tf.function(input_signature=[
-                tf.TensorSpec([], tf.int64), tf.TensorSpec([None], tf.float32),
-                tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
-                tf.TensorSpec([], tf.bool), tf.TensorSpec([None, None], tf.float32),
-                tf.TensorSpec([None, None], tf.float32)])
-            def write(step, fitness, winner, best_fitness, images, usage, best_path):
+    def _compiled(self, key, signature, body):
+        """`body(*tensors)` writing summaries, compiled once per `key` (tags are fixed
+        at trace time, so each task prefix gets its own)."""
+        if key not in self._writers:
+            def write(step, *tensors):
                 with self.writer.as_default(step=step):
-                    for position in range(candidates):
-                        tf.summary.scalar(f"{prefix}/fitness/candidate_{position}",
-                                          fitness[position])
-                    tf.summary.scalar(f"{prefix}/fitness/winner", tf.gather(fitness, winner))
-                    tf.summary.scalar(f"{prefix}/fitness/best", best_fitness)
-                    tf.summary.scalar(f"{prefix}/winner", winner)
-                    if images:
-                        tf.summary.image(f"{prefix}/module_usage", grid_image(usage))
-                        tf.summary.image(f"{prefix}/best_path", grid_image(best_path))
+                    body(*tensors)
                 return tf.constant(0)
 
-            self._writers[prefix] = write
-        return self._writers[prefix]
+            self._writers[key] = tf.function(
+                write, input_signature=[tf.TensorSpec([], tf.int64), *signature])
+        return self._writers[key]
 
     def generation(self, prefix: str, step: int, fitness, winner: int, best_fitness: float,
                    usage, best_path: np.ndarray, num_modules: int) -> None:
-        """Scalars (and images on their cadence) of one generation.
+        """Scalars of one generation, and the images on their cadence.
 
         `usage` is the `[L, M]` module usage or a callable returning it (only called
         when an image is due)."""
-        if step % self.summary_every:
-            return
-        images = step % self.image_every == 0
-        if images:
+        if step % self.summary_every == 0:
+            fitness_values = np.asarray(fitness, np.float32)
+
+            def scalars(fitness, winner, best_fitness):
+                for position in range(len(fitness_values)):
+                    tf.summary.scalar(f"{prefix}/fitness/candidate_{position}",
+                                      fitness[position])
+                tf.summary.scalar(f"{prefix}/fitness/winner", tf.gather(fitness, winner))
+                tf.summary.scalar(f"{prefix}/fitness/best", best_fitness)
+                tf.summary.scalar(f"{prefix}/winner", winner)
+
+            self._compiled(
+                ("scalars", prefix), [tf.TensorSpec(fitness_values.shape, tf.float32),
+                                      tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)],
+                scalars)(np.int64(step), fitness_values, np.int32(winner),
+                         np.float32(best_fitness))
+        if step % self.image_every == 0:
+            def images(usage, best_path):
+                tf.summary.image(f"{prefix}/module_usage", grid_image(usage))
+                tf.summary.image(f"{prefix}/best_path", grid_image(best_path))
+
             usage = np.asarray(usage() if callable(usage) else usage, np.float32)
-            path_grid = active_mask(best_path, num_modules).astype(np.float32)
-        else:
-            usage = path_grid = np.zeros((0, 0), np.float32)
-        self._generation_writer(prefix, len(fitness))(
-            np.int64(step), np.asarray(fitness, np.float32), np.int32(winner),
-            np.float32(best_fitness), np.bool_(images), usage, path_grid)
+            grid = tf.TensorSpec([None, None], tf.float32)
+            self._compiled(("images", prefix), [grid, grid], images)(
+                np.int64(step), usage, active_mask(best_path, num_modules).astype(np.float32))
 
     def histograms(self, prefix: str, step: int, model) -> None:
         """Module weight histograms, every `histogram_every` generations."""
         if step % self.histogram_every:
             return
-        with self.writer.as_default(step=step):
-            for index, layer in enumerate(model.module_layers):
+        layers = list(model.module_layers)
+
+        def histograms():
+            for index, layer in enumerate(layers):
                 tf.summary.histogram(f"{prefix}/layer_{index}/kernel", layer.kernel.value)
                 tf.summary.histogram(f"{prefix}/layer_{index}/bias", layer.bias.value)
+
+        self._compiled(("histograms", prefix), [], histograms)(np.int64(step))
+
+    def tracing_counts(self) -> dict:
+        """Traces of each compiled writer (one each, whatever the run's length)."""
+        return {"_".join(key): f.experimental_get_tracing_count()
+                for key, f in self._writers.items()}
 
     def close(self) -> None:
         self.writer.flush()
