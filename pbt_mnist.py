@@ -4,6 +4,9 @@
     python pbt_mnist.py config/conv_PBT.json -m test         # test accuracy of its
                                                              # best checkpoint
     python pbt_mnist.py config/tiny_PBT.json --workdir /tmp/tiny
+    python pbt_mnist.py config/tiny_PBT.json --backend=ray   # the same members as
+                                                             # Ray Tune trials (needs
+                                                             # pip install -e .[ray])
 
 Every key of a config is described in config/README.md. A bad config, data
 directory or missing checkpoint stops with one line on stderr (exit status 2)
@@ -38,6 +41,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="output directory (default: runs/<config file name without .json>)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("default", "ray"),
+        default="default",
+        help="train in this process (default) or as Ray Tune trials under its "
+        "PopulationBasedTraining scheduler (ray; optional extra)",
+    )
+    parser.add_argument(
+        "--ray_num_cpus", type=int, default=2, help="--backend=ray: CPUs of the local Ray"
+    )
+    parser.add_argument(
+        "--ray_cpus_per_trial",
+        type=int,
+        default=2,
+        help="--backend=ray: CPUs per trial; trials run ray_num_cpus // this at a time",
+    )
     return parser.parse_args(argv)
 
 
@@ -50,13 +69,37 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"pbt_mnist.py: error: {error}", file=sys.stderr)
         return 2
+    if not 1 <= args.ray_cpus_per_trial <= args.ray_num_cpus:
+        print(
+            f"pbt_mnist.py: error: --ray_cpus_per_trial ({args.ray_cpus_per_trial}) must be "
+            f"in [1, --ray_num_cpus ({args.ray_num_cpus})].",
+            file=sys.stderr,
+        )
+        return 2
     # TensorFlow only once the config is known to be good: a bad one fails fast.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from pathnet_tf import pbt_training
 
     try:
-        if args.mode == "train":
+        if args.mode == "train" and args.backend == "ray":
+            try:
+                from pathnet_tf import pbt_ray
+            except ModuleNotFoundError as error:
+                print(
+                    f"pbt_mnist.py: error: --backend=ray needs Ray Tune ({error}); "
+                    "install it with pip install -e .[ray]",
+                    file=sys.stderr,
+                )
+                return 2
+            results = pbt_ray.run(
+                config,
+                workdir,
+                num_cpus=args.ray_num_cpus,
+                cpus_per_trial=args.ray_cpus_per_trial,
+            )
+        elif args.mode == "train":
             results = pbt_training.run(config, workdir)
+        if args.mode == "train":
             summary = {
                 key: results[key]
                 for key in (
@@ -71,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, pbt_training.CheckpointError) as error:
         print(f"pbt_mnist.py: error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps({"mode": args.mode, "workdir": str(workdir), **summary}))
+    line = {"mode": args.mode, "workdir": str(workdir), **summary}
+    if args.mode == "train":
+        line["backend"] = args.backend
+    print(json.dumps(line))
     return 0
 
 

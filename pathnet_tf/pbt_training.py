@@ -427,6 +427,37 @@ class Population:
     def optimizer_variable_names(self) -> list[str]:
         return [v.path for v in self.optimizer.variables]
 
+    @property
+    def state_names(self) -> list[str]:
+        """Names of `member_state`'s arrays: model weights, then optimizer variables."""
+        return [v.path for v in self.model.weights] + self.optimizer_variable_names
+
+    def member_state(self, member: int) -> list[np.ndarray]:
+        """Copies of everything `member` owns, in `state_names` order: model weights
+        (BatchNorm statistics included), then Adam's iteration count, learning rate
+        and slots. With its hyperparameters, what a checkpoint needs."""
+        member = self._check_member(member)
+        return [stacked[member].numpy() for stacked in self._stacked]
+
+    def set_member_state(self, member: int, values: Sequence[np.ndarray]) -> None:
+        """Overwrites `member`'s weights and optimizer state with `values` (as from
+        `member_state`, same shapes). Its hyperparameters are not changed: the
+        learning rate and keep_prob among `values` are replaced by them on load."""
+        member = self._check_member(member)
+        if len(values) != len(self._stacked):
+            raise ValueError(
+                f"values holds {len(values)} arrays; member state has {len(self._stacked)}."
+            )
+        for name, stacked, value in zip(self.state_names, self._stacked, values, strict=True):
+            if tuple(np.shape(value)) != tuple(stacked.shape[1:]):
+                raise ValueError(
+                    f"state {name} has shape {list(np.shape(value))}; expected "
+                    f"{list(stacked.shape[1:])}."
+                )
+            stacked[member].assign(tf.cast(value, stacked.dtype))
+        if self._loaded == member:
+            self._loaded = None
+
 
 def count_accuracy(count_correct, images: tf.Tensor, labels: tf.Tensor) -> float:
     """Accuracy from a compiled `count_correct(images, labels)`, in chunks."""

@@ -367,3 +367,20 @@ def test_script_test_mode_without_checkpoint_fails_clearly(tmp_path, capsys):
     assert pbt_mnist.main([config, "--workdir", str(tmp_path), "-m", "test"]) == 2
     error = capsys.readouterr().err.strip()
     assert "best.keras does not exist; run with -m train first" in error
+
+
+def test_member_state_round_trips_into_another_member():
+    images, labels = tiny_data()
+    other = {"learning_rate": 5e-3, "keep_prob": 0.6}
+    population = Population("fc", [HP, other], seed=6)
+    population.train(0, images, labels, batches(3))
+    state = population.member_state(0)
+    assert len(state) == len(population.state_names)
+    population.set_member_state(1, state)
+    assert arrays_equal(population.member_weights(1), population.member_weights(0))
+    assert arrays_equal(population.member_optimizer_state(1), population.member_optimizer_state(0))
+    assert population.hyperparameters(1) == other  # State, not hyperparameters.
+    population.load_member(1)
+    assert float(population.optimizer.learning_rate) == pytest.approx(5e-3)
+    with pytest.raises(ValueError, match="has shape"):
+        population.set_member_state(1, [np.zeros(3)] * len(state))
