@@ -21,11 +21,9 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+import numpy as np
+from absl import app, flags
+from common import default_setup, default_task, rss_mb
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("num_layers", 3, "L")
@@ -42,14 +40,6 @@ flags.DEFINE_list("variants", ["per_step", "loop_nojit", "loop_xla", "loop_xla_m
                                "parallel"], "Variants to run.")
 flags.DEFINE_list("parallel", ["1", "2", "4", "8", "16"], "K values of the parallel variant.")
 flags.DEFINE_integer("threads", 1, "TensorFlow threads.")
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class PerStepTrainer:
@@ -120,19 +110,20 @@ class PerStepTrainer:
         return {"step": self._step.experimental_get_tracing_count()}
 
 
-def measure(name, make_trainer, task, parallel=None):
-    import keras
-
-    from pathnet_tf.genetic import Tournament
+def measure(name, task, per_step=False, **options):
+    """Times one variant: `default_setup(task, **options)`, its trainer replaced by a
+    `PerStepTrainer` when `per_step`."""
     from pathnet_tf.summaries import Summaries
-    from pathnet_tf.training import BatchSampler, evolve
+    from pathnet_tf.training import evolve
 
-    keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    trainer = make_trainer()
-    tournament = Tournament(FLAGS.population_size, FLAGS.num_layers, FLAGS.num_modules,
-                            FLAGS.num_active, rng)
-    sampler = BatchSampler(len(task.train_x), rng)
+    model, trainer, tournament, sampler = default_setup(
+        task, rng, num_layers=FLAGS.num_layers, num_modules=FLAGS.num_modules,
+        num_active=FLAGS.num_active, units=FLAGS.units,
+        population_size=FLAGS.population_size, **options)
+    if per_step:
+        trainer = PerStepTrainer(model, trainer.task, task.train_x, task.train_y, 0.05, 2)
+    parallel = options.get("parallel")
     with tempfile.TemporaryDirectory() as logdir:
         summaries = Summaries(logdir)
         generation = [0]
@@ -181,46 +172,17 @@ def main(argv):
     from pathnet_tf.training import set_threads
 
     set_threads(FLAGS.threads)
-    from pathnet_tf import data
-    from pathnet_tf.model import PathNet
-    from pathnet_tf.optimizers import make_optimizer
-    from pathnet_tf.training import ParallelTaskTrainer, TaskTrainer
-
-    task = data.binary_task(data.load_mnist(), (1, 3), 0.5, np.random.default_rng(0))
-
-    def model_and_task(compute="gather"):
-        model = PathNet(data.IMAGE_SIZE, FLAGS.num_layers, FLAGS.num_modules,
-                        FLAGS.num_active, FLAGS.units, compute=compute)
-        return model, model.add_task(2)
-
-    def serial(jit, compute="gather"):
-        def make():
-            model, index = model_and_task(compute)
-            return TaskTrainer(model, index, task.train_x, task.train_y,
-                               make_optimizer("sgd", 0.05), jit_compile=jit)
-        return make
-
-    def parallel(k):
-        def make():
-            model, index = model_and_task()
-            return ParallelTaskTrainer(model, index, task.train_x, task.train_y,
-                                       make_optimizer("sgd", 0.05), tournaments=k)
-        return make
-
-    def per_step():
-        model, index = model_and_task()
-        return PerStepTrainer(model, index, task.train_x, task.train_y, 0.05, 2)
-
-    variants = {"per_step": per_step, "loop_nojit": serial(False), "loop_xla": serial(True),
-                "loop_xla_mask": serial(True, "mask")}
+    task = default_task(np.random.default_rng(0))
+    variants = {"per_step": {"per_step": True}, "loop_nojit": {"jit_compile": False},
+                "loop_xla": {}, "loop_xla_mask": {"compute": "mask"}}
     results = {}
     for name in FLAGS.variants:
         if name == "parallel":
             for k in map(int, FLAGS.parallel):
-                key, value = measure(f"parallel_{k}", parallel(k), task, parallel=k)
+                key, value = measure(f"parallel_{k}", task, parallel=k)
                 results[key] = value
         else:
-            key, value = measure(name, variants[name], task)
+            key, value = measure(name, task, **variants[name])
             results[key] = value
         print(f"{name}: done", file=sys.stderr, flush=True)
     reference = results.get("loop_xla", {}).get("ms_per_generation", {}).get("median")

@@ -12,15 +12,12 @@ the default cadence).
 
 import json
 import os
-import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+import numpy as np
+from absl import app, flags
+from common import default_setup, default_task
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("generations", 300, "Timed generations.")
@@ -33,23 +30,10 @@ def main(argv):
     from pathnet_tf.training import set_threads
 
     set_threads(FLAGS.threads)
-    import keras
-
-    from pathnet_tf import data
-    from pathnet_tf.genetic import Tournament
-    from pathnet_tf.model import PathNet
-    from pathnet_tf.optimizers import make_optimizer
     from pathnet_tf.summaries import Summaries
-    from pathnet_tf.training import BatchSampler, TaskTrainer
 
-    keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    task = data.binary_task(data.load_mnist(), (1, 3), 0.5, rng)
-    model = PathNet(data.IMAGE_SIZE)
-    trainer = TaskTrainer(model, model.add_task(2), task.train_x, task.train_y,
-                          make_optimizer("sgd", 0.05))
-    tournament = Tournament(64, 3, 10, 3, rng)
-    sampler = BatchSampler(len(task.train_x), rng)
+    model, trainer, tournament, sampler = default_setup(default_task(rng), rng)
     parts = dict.fromkeys(("ask", "sample", "tournament", "tell", "summaries"), 0.0)
     clock = time.process_time
     with tempfile.TemporaryDirectory() as logdir:

@@ -11,15 +11,12 @@ end, and generations per second per block of `--block` generations.
 
 import json
 import os
-import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+import numpy as np
+from absl import app, flags
+from common import default_setup, default_task, rss_mb
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("generations", 5000, "Generations to run.")
@@ -32,41 +29,17 @@ flags.DEFINE_integer("threads", 1, "TensorFlow threads.")
 flags.DEFINE_boolean("summaries", True, "Write TensorBoard summaries, as a run does.")
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main(argv):
     del argv
     from pathnet_tf.training import set_threads
 
     set_threads(FLAGS.threads)
-    import keras
-
-    from pathnet_tf import data
-    from pathnet_tf.genetic import Tournament
-    from pathnet_tf.model import PathNet
-    from pathnet_tf.optimizers import make_optimizer
     from pathnet_tf.summaries import Summaries
-    from pathnet_tf.training import BatchSampler, ParallelTaskTrainer, TaskTrainer, evolve
+    from pathnet_tf.training import evolve
 
-    keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    task = data.binary_task(data.load_mnist(), (1, 3), 0.5, rng)
-    model = PathNet(data.IMAGE_SIZE)
-    index = model.add_task(2)
-    if FLAGS.parallel:
-        trainer = ParallelTaskTrainer(model, index, task.train_x, task.train_y,
-                                      make_optimizer("sgd", 0.05), tournaments=FLAGS.parallel)
-    else:
-        trainer = TaskTrainer(model, index, task.train_x, task.train_y,
-                              make_optimizer("sgd", 0.05))
-    tournament = Tournament(64, 3, 10, 3, rng)
-    sampler = BatchSampler(len(task.train_x), rng)
+    model, trainer, tournament, sampler = default_setup(default_task(rng), rng,
+                                                        parallel=FLAGS.parallel)
     with tempfile.TemporaryDirectory() as logdir:
         summaries = Summaries(logdir)
         done = [0]

@@ -1,0 +1,53 @@
+"""What the benchmarks share: the repository on sys.path, quiet TensorFlow, memory
+readings, and the default binary MNIST setting (task 1v3, the paper's sizes)."""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+
+def rss_mb() -> float:
+    """Resident memory of this process, MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def default_task(rng: np.random.Generator):
+    """Binary MNIST 1v3 from the bundled data, noise 0.5."""
+    from pathnet_tf import data
+
+    return data.binary_task(data.load_mnist(), (1, 3), 0.5, rng)
+
+
+def default_setup(task, rng: np.random.Generator, *, num_layers=3, num_modules=10,
+                  num_active=3, units=20, population_size=64, compute="gather",
+                  jit_compile=True, parallel=0):
+    """A fresh PathNet with one head for `task`, its trainer (SGD 0.05; serial, or
+    `parallel` tournaments), a population and a batch sampler."""
+    import keras
+
+    from pathnet_tf.genetic import Tournament
+    from pathnet_tf.model import PathNet
+    from pathnet_tf.optimizers import make_optimizer
+    from pathnet_tf.training import BatchSampler, ParallelTaskTrainer, TaskTrainer
+
+    keras.utils.set_random_seed(0)
+    model = PathNet(task.train_x.shape[1], num_layers, num_modules, num_active, units,
+                    compute=compute)
+    index = model.add_task(2)
+    optimizer = make_optimizer("sgd", 0.05)
+    if parallel:
+        trainer = ParallelTaskTrainer(model, index, task.train_x, task.train_y, optimizer,
+                                      jit_compile=jit_compile, tournaments=parallel)
+    else:
+        trainer = TaskTrainer(model, index, task.train_x, task.train_y, optimizer,
+                              jit_compile=jit_compile)
+    tournament = Tournament(population_size, num_layers, num_modules, num_active, rng)
+    return model, trainer, tournament, BatchSampler(len(task.train_x), rng)
