@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import tempfile
 import zipfile
 
 import numpy as np
+
+from pathnet_tf.atomic_io import write_atomic
 
 FORMAT_VERSION = 1
 _HEADER = "__header__"
@@ -28,22 +29,17 @@ class CheckpointError(ValueError):
 def save(path: str | os.PathLike, arrays: dict, header: dict) -> None:
     """Writes `arrays` (name -> array) and `header` (JSON-able) to `path` atomically."""
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {name: np.asarray(value) for name, value in arrays.items()}
     payload[_HEADER] = np.frombuffer(
         json.dumps({"format_version": FORMAT_VERSION, **header}).encode(), np.uint8)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
+
+    def write(temporary):
+        with open(temporary, "wb") as file:
             np.savez(file, **payload)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+
+    write_atomic(path, write)
 
 
 def load(path: str | os.PathLike) -> tuple[dict, dict]:

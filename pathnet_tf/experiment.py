@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pathnet_tf import checkpoint
+from pathnet_tf.atomic_io import write_json
 from pathnet_tf.genetic import FixedPath, Tournament, overlap, random_genotype
 from pathnet_tf.optimizers import make_optimizer
 from pathnet_tf.summaries import Summaries
@@ -29,7 +30,6 @@ from pathnet_tf.training import (
     TaskTrainer,
     evolve,
 )
-from pathnet_tf.workdir import write_json
 
 
 def num_classes(task) -> int:

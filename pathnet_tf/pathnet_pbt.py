@@ -40,8 +40,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pathnet_tf import atomic_io
 from pathnet_tf import data as data_lib
-from pathnet_tf import pbt_io
 from pathnet_tf.config import EvolutionConfig, PathNetConfig
 from pathnet_tf.genetic import Tournament, default_mutation_rate
 from pathnet_tf.model import PathNet
@@ -383,7 +383,7 @@ def run(config: PathNetPBTConfig, workdir, log: Callable[[str], None] = print,
     workdir = prepare_workdir(workdir)
     task, split = load_task(config, mnist)
     train_x, train_y, val_x, _ = split
-    pbt_io.write_json(workdir / "config.json", config.to_dict())
+    atomic_io.write_json(workdir / "config.json", config.to_dict())
     keras.utils.set_random_seed(config.seed)
     log(f"PBT of PathNet on {task.name}: {config.num_members} members, "
         f"{len(train_x)} training and {len(val_x)} validation images, "
@@ -391,7 +391,7 @@ def run(config: PathNetPBTConfig, workdir, log: Callable[[str], None] = print,
         f"{config.max_generations} per member")
 
     def writer(name):
-        return lambda history: pbt_io.write_csv(workdir / name, history, HISTORY_FIELDS)
+        return lambda history: atomic_io.write_csv(workdir / name, history, HISTORY_FIELDS)
 
     controller = PBT(config.space, config.pbt, np.random.default_rng([config.seed, 2]))
     initial = controller.initial_hyperparameters(config.num_members)
@@ -449,5 +449,5 @@ def run(config: PathNetPBTConfig, workdir, log: Callable[[str], None] = print,
         },
         "wall_seconds": round(time.perf_counter() - start, 3),
     }
-    pbt_io.write_json(workdir / "results.json", results)
+    atomic_io.write_json(workdir / "results.json", results)
     return results

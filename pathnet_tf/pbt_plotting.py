@@ -22,11 +22,11 @@ import numpy as np
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from pathnet_tf import pbt_io
+from pathnet_tf import atomic_io
 
 
 def _history(workdir: pathlib.Path) -> dict[str, np.ndarray]:
-    rows = pbt_io.read_csv(workdir / "history.csv")
+    rows = atomic_io.read_csv(workdir / "history.csv")
     if not rows:
         raise ValueError(f"{workdir / 'history.csv'} holds no rows to plot.")
     columns = {
@@ -45,7 +45,7 @@ def _figure(width: float, height: float):
 
 def _save(figure: Figure, path: pathlib.Path) -> pathlib.Path:
     """Renders with Agg (PNG from the suffix) to a temporary file, then renames."""
-    pbt_io.write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100))
+    atomic_io.write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100))
     return path
 
 

@@ -69,7 +69,7 @@ import tensorflow as tf
 from ray import tune
 from ray.tune.schedulers import PopulationBasedTraining
 
-from pathnet_tf import pbt_io, pbt_plotting, pbt_training
+from pathnet_tf import atomic_io, pbt_plotting, pbt_training
 from pathnet_tf.data import load_mnist
 from pathnet_tf.pbt import Hyperparameter
 from pathnet_tf.pbt_config import HYPERPARAMETER_NAMES, ConfigError, RunConfig, parse_config
@@ -457,7 +457,7 @@ def _write_best_checkpoint(workdir: pathlib.Path, config: RunConfig, checkpoint_
     model = population.load_member(0)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
-        pbt_io.write_atomic(workdir / "ckpt" / "best.keras", model.save)
+        atomic_io.write_atomic(workdir / "ckpt" / "best.keras", model.save)
 
 
 def _fit(config: RunConfig, workdir: pathlib.Path, num_cpus: int, cpus_per_trial: int):
@@ -535,19 +535,19 @@ def run(
     start = time.perf_counter()
     workdir = pathlib.Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    pbt_io.write_json(workdir / "config.json", config.to_dict())
+    atomic_io.write_json(workdir / "config.json", config.to_dict())
     # Ray's scheduler and its search-space sampling draw from these global generators.
     random.seed(config.seed)
     np.random.seed(config.seed)
     result_grid, results = _fit(config, workdir, num_cpus, cpus_per_trial)
 
-    pbt_io.write_text(
+    atomic_io.write_text(
         workdir / "ray_results.jsonl", "".join(json.dumps(r) + "\n" for r in results)
     )
     history = _history(results, config)
-    pbt_io.write_csv(workdir / "history.csv", history, HISTORY_FIELDS)
+    atomic_io.write_csv(workdir / "history.csv", history, HISTORY_FIELDS)
     for worker in range(config.population_size):
-        pbt_io.write_csv(
+        atomic_io.write_csv(
             workdir / "workers" / f"worker_{worker:02d}.csv",
             [row for row in history if row["worker"] == worker],
             HISTORY_FIELDS,
@@ -577,12 +577,12 @@ def run(
         }
         for worker in range(config.population_size)
     ]
-    pbt_io.write_csv(workdir / "results.csv", workers, RESULTS_FIELDS)
+    atomic_io.write_csv(workdir / "results.csv", workers, RESULTS_FIELDS)
     best = max(range(config.population_size), key=lambda w: workers[w]["val_accuracy"])
     trials = {int(result.metrics["worker"]): result for result in result_grid}
     best_checkpoint = trials[best].checkpoint.path
     _write_best_checkpoint(workdir, config, best_checkpoint)
-    pbt_io.write_json(
+    atomic_io.write_json(
         workdir / "ckpt" / "best.json",
         {
             "worker": best,
@@ -624,5 +624,5 @@ def run(
         },
         "wall_time_s": round(time.perf_counter() - start, 3),
     }
-    pbt_io.write_json(workdir / "results.json", results_json)
+    atomic_io.write_json(workdir / "results.json", results_json)
     return results_json

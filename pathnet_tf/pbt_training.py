@@ -38,7 +38,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pathnet_tf import pbt_io, pbt_plotting
+from pathnet_tf import atomic_io, pbt_plotting
 from pathnet_tf.data import Mnist, load_mnist
 from pathnet_tf.pbt import PBT, Decision
 from pathnet_tf.pbt_config import HYPERPARAMETER_NAMES, MODELS, ConfigError, RunConfig
@@ -584,7 +584,7 @@ def run(
         mnist = load_mnist(config.data_dir)
     splits = split_mnist(mnist, config.validation_size, config.train_subset)
     workdir.mkdir(parents=True, exist_ok=True)
-    pbt_io.write_json(workdir / "config.json", config.to_dict())
+    atomic_io.write_json(workdir / "config.json", config.to_dict())
 
     keras.utils.set_random_seed(config.seed)
     pbt_seed, data_seed = np.random.SeedSequence(config.seed).spawn(2)
@@ -665,14 +665,14 @@ def run(
 
     results = _finish(config, workdir, population, splits, history, rows)
     results["wall_time_s"] = round(time.perf_counter() - start, 3)
-    pbt_io.write_json(workdir / "results.json", results)
+    atomic_io.write_json(workdir / "results.json", results)
     return results
 
 
 def _write_history(workdir: pathlib.Path, history, population_size: int) -> None:
-    pbt_io.write_csv(workdir / "history.csv", history, HISTORY_FIELDS)
+    atomic_io.write_csv(workdir / "history.csv", history, HISTORY_FIELDS)
     for worker in range(population_size):
-        pbt_io.write_csv(
+        atomic_io.write_csv(
             workdir / "workers" / f"{_worker_name(worker)}.csv",
             [row for row in history if row["worker"] == worker],
             HISTORY_FIELDS,
@@ -701,13 +701,13 @@ def _finish(config, workdir, population, splits, history, last_rows) -> dict:
                 "times_copied_into": int(copies_into[worker]),
             }
         )
-    pbt_io.write_csv(workdir / "results.csv", workers, RESULTS_FIELDS)
+    atomic_io.write_csv(workdir / "results.csv", workers, RESULTS_FIELDS)
 
     model = population.load_member(best)
     with warnings.catch_warnings():
         # Keras' own saving code calls np.array on its variables (NumPy 2 notice).
         warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
-        pbt_io.write_atomic(workdir / "ckpt" / "best.keras", model.save)
+        atomic_io.write_atomic(workdir / "ckpt" / "best.keras", model.save)
     checkpoint_info = {
         "worker": best,
         "round": config.rounds,
@@ -716,7 +716,7 @@ def _finish(config, workdir, population, splits, history, last_rows) -> dict:
         "test_accuracy": workers[best]["test_accuracy"],
         "hyperparameters": population.hyperparameters(best),
     }
-    pbt_io.write_json(workdir / "ckpt" / "best.json", checkpoint_info)
+    atomic_io.write_json(workdir / "ckpt" / "best.json", checkpoint_info)
 
     lr_worker = best if config.lr_plot_worker is None else config.lr_plot_worker
     figures = pbt_plotting.plot_run(workdir, lr_worker)
@@ -773,5 +773,5 @@ def evaluate_checkpoint(
         "test_accuracy": count_accuracy(count_correct, images, labels),
         "num_test_images": int(images.shape[0]),
     }
-    pbt_io.write_json(workdir / "test_results.json", results)
+    atomic_io.write_json(workdir / "test_results.json", results)
     return results

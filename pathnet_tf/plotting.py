@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from pathnet_tf import pbt_io
+from pathnet_tf import atomic_io
 
 COLORS = {"pathnet": "tab:blue", "independent": "tab:gray", "finetune": "tab:orange"}
 FIRST, SECOND = "tab:gray", "tab:blue"
@@ -48,7 +48,7 @@ def _figure(width: float, height: float, panels: int = 1, columns: int = 1):
 def _save(figure: Figure, path) -> pathlib.Path:
     """Renders with Agg (PNG from the suffix) to a temporary file, then renames."""
     path = pathlib.Path(path)
-    pbt_io.write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100))
+    atomic_io.write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100))
     return path
 
 

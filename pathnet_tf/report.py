@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from pathnet_tf import pbt_io
+from pathnet_tf import atomic_io
 
 MODES = ("pathnet", "independent", "finetune")
 MODE_NAMES = {"pathnet": "PathNet", "independent": "independent", "finetune": "fine-tune"}
@@ -659,8 +659,8 @@ def report(root: str | pathlib.Path, out: str | pathlib.Path | None = None,
         drawn = [str(p.relative_to(out)) for p in plotting.plot_all(runs, summary,
                                                                     out / "figures")]
     summary["figures"] = drawn
-    pbt_io.write_json(out / "summary.json", summary)
-    pbt_io.write_text(out / "summary.md", to_markdown(summary, drawn))
+    atomic_io.write_json(out / "summary.json", summary)
+    atomic_io.write_text(out / "summary.md", to_markdown(summary, drawn))
     return summary
 
 

@@ -1,8 +1,7 @@
-"""A run's working directory: checks before anything is written, atomic JSON files."""
+"""A run's working directory: checks before anything is written."""
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import tempfile
@@ -33,20 +32,3 @@ def prepare_workdir(path: str | os.PathLike) -> pathlib.Path:
         raise WorkdirError(f"workdir {str(workdir)!r} is not writable: "
                            f"{error.strerror or error}") from error
     return workdir
-
-
-def write_json(path: str | os.PathLike, data) -> None:
-    """Writes `data` as JSON atomically: a temporary file in the same directory, then
-    a rename, so a reader (or a crash) never sees a half-written file."""
-    path = pathlib.Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(data, file, indent=2)
-            file.write("\n")
-        os.chmod(temporary, 0o644)  # mkstemp makes it 0600; results are for sharing
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from pathnet_tf import pbt_io
+from pathnet_tf import atomic_io
 from pathnet_tf.config import EvolutionConfig, PathNetConfig
 from pathnet_tf.pathnet_pbt import PathNetMember, PathNetPBTConfig, exploit
 from pathnet_tf.pbt import Decision
@@ -176,7 +176,7 @@ def test_script_writes_history_and_results(tmp_path):
     assert config["num_members"] == 3 and config["pathnet"]["num_modules"] == 4
     assert results["budget_generations"] == 12
     pbt = results["pbt"]
-    history = pbt_io.read_csv(workdir / "history.csv")
+    history = atomic_io.read_csv(workdir / "history.csv")
     if pbt["solved"]:
         assert pbt["generations_summed_over_members"] <= 12
         assert pbt["solver"]["generations"] <= 4

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("ray", reason="the Ray backend is optional: pip install -e .[ray]")
 
 import pbt_mnist  # noqa: E402
-from pathnet_tf import pbt_io, pbt_ray  # noqa: E402
+from pathnet_tf import atomic_io, pbt_ray  # noqa: E402
 from pathnet_tf.pbt import Hyperparameter  # noqa: E402
 from pathnet_tf.pbt_config import parse_config  # noqa: E402
 
@@ -64,10 +64,10 @@ def test_ray_backend_writes_the_default_backends_outputs(ray_run):
     ):
         assert (workdir / name).is_file(), name
     for worker in range(WORKERS):
-        rows = pbt_io.read_csv(workdir / "workers" / f"worker_{worker:02d}.csv")
+        rows = atomic_io.read_csv(workdir / "workers" / f"worker_{worker:02d}.csv")
         assert [int(row["round"]) for row in rows] == list(range(1, ROUNDS + 1))
 
-    history = pbt_io.read_csv(workdir / "history.csv")
+    history = atomic_io.read_csv(workdir / "history.csv")
     assert len(history) == WORKERS * ROUNDS
     results = json.loads((workdir / "results.json").read_text())
     assert results["backend"] == "ray"
@@ -75,7 +75,7 @@ def test_ray_backend_writes_the_default_backends_outputs(ray_run):
     assert results["best_val_accuracy"] == max(float(row["score"]) for row in final)
     assert results["best_test_accuracy"] > 0.5  # 1,000 images, 3 epochs: it learned.
     assert results["tracing_counts"]["train_max_per_trial"] == 1
-    assert len(pbt_io.read_csv(workdir / "results.csv")) == WORKERS
+    assert len(atomic_io.read_csv(workdir / "results.csv")) == WORKERS
 
     # The same initial population as the default backend (same seed, same draws).
     first = {int(r["worker"]): r for r in history if int(r["round"]) == 1}
@@ -99,7 +99,7 @@ def test_ray_backend_writes_the_default_backends_outputs(ray_run):
 def test_ray_copies_match_its_log_and_carry_adam_state(ray_run):
     config, workdir = ray_run
     run_config = parse_config(json.loads(config.read_text()))
-    history = pbt_io.read_csv(workdir / "history.csv")
+    history = atomic_io.read_csv(workdir / "history.csv")
     table = {(int(r["round"]), int(r["worker"])): r for r in history}
     space = {h.name: h for h in run_config.searched}
     copies = sorted(

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 import pbt_mnist
-from pathnet_tf import pbt_io
+from pathnet_tf import atomic_io
 from pathnet_tf.data import Mnist
 from pathnet_tf.pbt import PBT, Decision, Hyperparameter, PBTConfig
 from pathnet_tf.pbt_config import ConfigError
@@ -287,7 +287,7 @@ def test_tiny_pbt_script_writes_every_output_and_tests_its_checkpoint(tmp_path):
         assert (workdir / name).is_file(), name
     assert not [p for p in workdir.rglob(".*")]  # No temporary files left.
 
-    history = pbt_io.read_csv(workdir / "history.csv")
+    history = atomic_io.read_csv(workdir / "history.csv")
     assert len(history) == 4 * 3
     assert set(history[0]) >= {
         "round",
@@ -322,7 +322,7 @@ def test_tiny_pbt_script_writes_every_output_and_tests_its_checkpoint(tmp_path):
     assert copies == 2  # One (bottom 25 % of 4) per round, after rounds 1 and 2.
 
     for worker in range(4):
-        rows = pbt_io.read_csv(workdir / "workers" / f"worker_{worker:02d}.csv")
+        rows = atomic_io.read_csv(workdir / "workers" / f"worker_{worker:02d}.csv")
         assert [int(r["round"]) for r in rows] == [1, 2, 3]
         events = list((workdir / "tb" / f"worker_{worker:02d}").glob("events.*"))
         assert len(events) == 1

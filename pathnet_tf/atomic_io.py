@@ -1,4 +1,4 @@
-"""Atomic result files of PBT runs: JSON, CSV, and any file written by a callback.
+"""Atomic result files: JSON, CSV, and any file written by a callback.
 
 No TensorFlow. Every write goes to a temporary file in the same directory, then
 `os.replace` renames it over the target, so a reader (or a crash) never sees a
