@@ -98,7 +98,7 @@ class ModuleLayer(keras.layers.Layer):
     def __init__(self, num_modules: int = 10, activation="relu", compute: str = "gather",
                  seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("num_modules", num_modules)
+        check_positive_int("num_modules", num_modules)
         if compute not in COMPUTE_MODES:
             raise ValueError(f"compute ({compute!r}) must be one of {COMPUTE_MODES}")
         self.num_modules = num_modules
@@ -120,7 +120,8 @@ class ModuleLayer(keras.layers.Layer):
         return config
 
 
-def _check_positive_int(name, value):
+def check_positive_int(name, value):
+    """ValueError naming `name` unless `value` is an int > 0 (a bool is not)."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} ({value!r}) must be a positive integer")
 
@@ -144,7 +145,7 @@ class PathNetDense(ModuleLayer):
         **kwargs,
     ):
         super().__init__(num_modules, activation, compute, seed, **kwargs)
-        _check_positive_int("units", units)
+        check_positive_int("units", units)
         self.units = units
 
     def build(self, input_shape):
@@ -279,7 +280,7 @@ class PathNetConv2D(ModuleLayer):
         **kwargs,
     ):
         super().__init__(num_modules, activation, compute, seed, **kwargs)
-        _check_positive_int("filters", filters)
+        check_positive_int("filters", filters)
         self.kernel_size = _pair("kernel_size", kernel_size)
         self.strides = _pair("strides", strides)
         if padding not in PADDINGS:

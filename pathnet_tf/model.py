@@ -22,12 +22,13 @@ import keras
 import tensorflow as tf
 
 from pathnet_tf.config import COMPUTE_MODES, PADDINGS
-from pathnet_tf.layers import PathNetConv2D, PathNetDense, active_mask, module_plan
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} ({value!r}) must be a positive integer")
+from pathnet_tf.layers import (
+    PathNetConv2D,
+    PathNetDense,
+    active_mask,
+    check_positive_int,
+    module_plan,
+)
 
 
 def _positive_ints(name, value, length=None) -> tuple:
@@ -69,7 +70,7 @@ class PathNet(keras.Model):
         super().__init__(**kwargs)
         for name, value in [("num_layers", num_layers), ("num_modules", num_modules),
                             ("num_active", num_active), ("units", units)]:
-            _positive_int(name, value)
+            check_positive_int(name, value)
         if num_active > num_modules:
             raise ValueError(
                 f"num_active ({num_active}) must be <= num_modules ({num_modules})")
@@ -130,7 +131,7 @@ class PathNet(keras.Model):
         if input_shape is None:
             if input_dim is None:
                 raise ValueError("input_dim or input_shape must be given")
-            _positive_int("input_dim", input_dim)
+            check_positive_int("input_dim", input_dim)
             return (input_dim,)
         shape = _positive_ints("input_shape", input_shape)
         if input_dim is not None and input_dim != math.prod(shape):
@@ -142,7 +143,7 @@ class PathNet(keras.Model):
 
     def add_task(self, num_classes: int) -> int:
         """Adds a fresh readout head of `num_classes` outputs; returns the task index."""
-        _positive_int("num_classes", num_classes)
+        check_positive_int("num_classes", num_classes)
         task = len(self.readouts)
         head = keras.layers.Dense(num_classes, name=f"readout_{task}")
         head.build((None, self.feature_dim))
