@@ -48,7 +48,7 @@ class Summaries:
                 return tf.constant(0)
 
             self._writers[key] = tf.function(
-                write, input_signature=[tf.TensorSpec([], tf.int64), *signature])
+                write, autograph=False, input_signature=[tf.TensorSpec([], tf.int64), *signature])
         return self._writers[key]
 
     def generation(self, prefix: str, step: int, fitness, winner: int, best_fitness: float,

@@ -94,12 +94,14 @@ class TaskTrainer:
         self.step = tf.Variable(0.0, trainable=False, name="step")
         self.nonfinite = tf.Variable(0, dtype=tf.int64, trainable=False, name="nonfinite")
         path_shape = [model.num_layers, model.num_active]
+        # autograph=False: the compiled pieces use tf.while_loop/tf.cond themselves, and
+        # AutoGraph's source conversion (of this module and of Keras) cost ~2 s a run.
         self._tournament = tf.function(
-            self._tournament_fn, jit_compile=jit_compile,
+            self._tournament_fn, jit_compile=jit_compile, autograph=False,
             input_signature=[tf.TensorSpec([tournament_size, *path_shape], tf.int32),
                              tf.TensorSpec([None, None], tf.int32)])
         self._evaluate = tf.function(
-            self._evaluate_fn,
+            self._evaluate_fn, autograph=False,
             input_signature=[tf.TensorSpec(path_shape, tf.int32),
                              tf.TensorSpec([None, *model.example_shape], tf.float32),
                              tf.TensorSpec([None], tf.int32)])
@@ -271,7 +273,7 @@ class ParallelTaskTrainer(TaskTrainer):
                          tournament_size=tournament_size, jit_compile=jit_compile)
         path_shape = [model.num_layers, model.num_active]
         self._tournament = tf.function(
-            self._tournaments_fn, jit_compile=jit_compile,
+            self._tournaments_fn, jit_compile=jit_compile, autograph=False,
             input_signature=[
                 tf.TensorSpec([tournaments, tournament_size, *path_shape], tf.int32),
                 tf.TensorSpec([tournaments, None, None], tf.int32)])
