@@ -69,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"pbt_mnist.py: error: {error}", file=sys.stderr)
         return 2
+    if args.backend == "ray" and config.batched:
+        print(
+            "pbt_mnist.py: error: batched (in the config) trains the population in one "
+            "process; --backend=ray runs each member as its own trial. Set batched to "
+            "false or use the default backend.",
+            file=sys.stderr,
+        )
+        return 2
     if not 1 <= args.ray_cpus_per_trial <= args.ray_num_cpus:
         print(
             f"pbt_mnist.py: error: --ray_cpus_per_trial ({args.ray_cpus_per_trial}) must be "

@@ -44,6 +44,7 @@ _TOP_KEYS = (
     "hyperparameters",
     "pbt",
     "lr_plot_worker",
+    "batched",
 )
 _REQUIRED_KEYS = ("model", "population_size", "rounds", "hyperparameters")
 _PRIOR_KEYS = ("prior", "low", "high", "bounds")
@@ -92,6 +93,8 @@ class RunConfig:
       pbt: how PBT decides, or None for a vanilla run (no exploit, no explore).
       lr_plot_worker: the worker whose learning-rate schedule is plotted; None
         means the best worker at the end.
+      batched: train the whole population as one batched computation
+        (`Population.train_all`) instead of member after member.
       description: free text, not used.
     """
 
@@ -108,6 +111,7 @@ class RunConfig:
     data_dir: str | None = None
     pbt: PBTConfig | None = None
     lr_plot_worker: int | None = None
+    batched: bool = False
     description: str = ""
 
     @property
@@ -156,6 +160,7 @@ class RunConfig:
             "hyperparameters": hyperparameters,
             "pbt": pbt,
             "lr_plot_worker": self.lr_plot_worker,
+            "batched": self.batched,
         }
 
 
@@ -235,6 +240,9 @@ def parse_config(raw: Any, source: str = "config") -> RunConfig:
     data_dir = raw.get("data_dir")
     if data_dir is not None and (not isinstance(data_dir, str) or not data_dir):
         raise fail(f"data_dir {data_dir!r} must be a non-empty string or null.")
+    batched = raw.get("batched", False)
+    if not isinstance(batched, bool):
+        raise fail(f"batched {batched!r} must be true or false.")
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise fail(f"description {description!r} must be a string.")
@@ -268,6 +276,7 @@ def parse_config(raw: Any, source: str = "config") -> RunConfig:
         data_dir=data_dir,
         pbt=pbt,
         lr_plot_worker=lr_plot_worker,
+        batched=batched,
         description=description,
     )
 

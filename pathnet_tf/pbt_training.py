@@ -13,6 +13,11 @@
   before it trains and read back after. Exploit is one gather along the population
   axis, so a child gets its parent's weights *and* optimizer state *and*
   hyperparameters, taken as they were before anyone was overwritten.
+  `Population.train_all` trains the whole population at once instead: one compiled
+  function over the stacked variables, a `tf.vectorized_map` over the members of
+  one step (Keras' `stateless_call` of the shared model, Adam written out on the
+  stacked slots with Keras' formula). Same updates as training members in turn;
+  only the dropout masks come from other random streams (one per member).
 - `run(config, workdir)`: the experiment (vanilla or PBT) writing every output, and
   `evaluate_checkpoint(workdir)` for `-m test`.
 
@@ -163,6 +168,14 @@ def build_model(kind: str, seed: int = 0) -> keras.Sequential:
     return keras.Sequential(layers, name=f"mnist_{kind}")
 
 
+def _quiet_dropout_fallback(record: logging.LogRecord) -> bool:
+    """Drops the vectorizer's notice (logged when `train_all` is traced) that it loops
+    over the members for the dropout layers' stateless random ops: it has no batched
+    kernel for them, by design (TensorFlow's own converter of the older stateless
+    ops does the same, silently)."""
+    return not record.getMessage().startswith("Using a while_loop for converting StatelessRandom")
+
+
 def _check_hyperparameters(member: int, hyperparameters: Mapping[str, float]) -> None:
     if sorted(hyperparameters) != sorted(HYPERPARAMETER_NAMES):
         raise ValueError(
@@ -178,7 +191,8 @@ def _check_hyperparameters(member: int, hyperparameters: Mapping[str, float]) ->
 
 
 class Population:
-    """P members trained in turn by one model, one Adam optimizer, one compiled step.
+    """P members trained in turn by one model, one Adam optimizer, one compiled step;
+    or all at once by `train_all`, one batched computation over the stacked state.
 
     Args:
       model_kind: "fc" or "conv".
@@ -233,6 +247,7 @@ class Population:
             [float(h["keep_prob"]) for h in hyperparameters], dtype=tf.float64
         )
         self._loaded: int | None = None
+        self._init_batched(seed)
 
         self._train_epoch = tf.function(
             self._train_epoch_impl,
@@ -247,6 +262,45 @@ class Population:
             input_signature=[
                 tf.TensorSpec([None, *IMAGE_SHAPE], tf.float32),
                 tf.TensorSpec([None], tf.int32),
+            ],
+        )
+
+    def _init_batched(self, seed: int) -> None:
+        """Index maps and per-member dropout seeds for `train_all`."""
+        position = {id(v): i for i, v in enumerate(self._variables)}
+        trainable = self.model.trainable_variables
+        self._trainable_index = [position[id(v)] for v in trainable]
+        # Adam's slots, in trainable-variable order (Keras keeps them in the order of
+        # the variables it was built with: checked, not assumed).
+        built = self.optimizer._trainable_variables
+        if [id(v) for v in built] != [id(v) for v in trainable]:
+            raise RuntimeError("Adam was built with other variables than the model's.")
+        self._momentum_index = [position[id(v)] for v in self.optimizer._momentums]
+        self._velocity_index = [position[id(v)] for v in self.optimizer._velocities]
+        self._iteration_index = position[id(self.optimizer.iterations)]
+        self._learning_rate_index = position[id(self.optimizer._learning_rate)]
+        # Non-trainable state in `stateless_call` order: BatchNorm statistics and
+        # keep_prob are stacked member state; the dropout layers' seed-generator
+        # states are not (members trained in turn share them), so train_all keeps
+        # one per member here.
+        self._non_trainable_index = [
+            position.get(id(v)) for v in self.model.non_trainable_variables
+        ]
+        seed_states = [v for v in self.model.non_trainable_variables if id(v) not in position]
+        self._keep_prob_index = [position[id(layer.keep_prob)] for layer in self._dropouts]
+        draws = np.random.default_rng([seed, 1]).integers(
+            0, 2**31 - 1, size=(self.size, len(seed_states), 2)
+        )
+        dtype = seed_states[0].dtype if seed_states else "int32"
+        self._member_seeds = tf.Variable(
+            tf.cast(draws, dtype), trainable=False, name="population_dropout_seeds"
+        )
+        self._train_all = tf.function(
+            self._train_all_impl,
+            input_signature=[
+                tf.TensorSpec([None, *IMAGE_SHAPE], tf.float32),
+                tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([self.size, None, None], tf.int32),
             ],
         )
 
@@ -289,6 +343,105 @@ class Population:
         num_examples = tf.cast(tf.size(batch_indices), tf.float32)
         return total_loss / num_steps, total_correct / num_examples
 
+    def _member_step(self, state, images, labels):
+        """One Adam step of one member; `state` = (trainable, non-trainable, Adam
+        momentums, velocities, iteration, learning rate) as tensors. Written to be
+        mapped over the population axis: no variable is read or written."""
+        trainable, non_trainable, momentums, velocities, iteration, learning_rate = state
+        with tf.GradientTape() as tape:
+            tape.watch(trainable)
+            logits, non_trainable = self.model.stateless_call(
+                trainable, non_trainable, images, training=True
+            )
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+            )
+        gradients = tape.gradient(loss, trainable)
+        # Keras' Adam.update_step, for every variable at once.
+        opt = self.optimizer
+        local_step = tf.cast(iteration + 1, tf.float32)
+        alpha = (
+            tf.cast(learning_rate, tf.float32)
+            * tf.sqrt(1.0 - tf.pow(tf.cast(opt.beta_2, tf.float32), local_step))
+            / (1.0 - tf.pow(tf.cast(opt.beta_1, tf.float32), local_step))
+        )
+        new_trainable, new_momentums, new_velocities = [], [], []
+        for variable, gradient, m, v in zip(
+            trainable, gradients, momentums, velocities, strict=True
+        ):
+            if self.weight_decay:
+                gradient = gradient + self.weight_decay * variable
+            m = m + (gradient - m) * (1.0 - opt.beta_1)
+            v = v + (tf.square(gradient) - v) * (1.0 - opt.beta_2)
+            new_trainable.append(variable - m * alpha / (tf.sqrt(v) + opt.epsilon))
+            new_momentums.append(m)
+            new_velocities.append(v)
+        predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        correct = tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.float32))
+        new_state = (
+            new_trainable,
+            non_trainable,
+            new_momentums,
+            new_velocities,
+            iteration + 1,
+            learning_rate,
+        )
+        return new_state, loss, correct
+
+    def _train_all_impl(self, images, labels, batch_indices):
+        """Every member's steps batch_indices [P, steps, batch] in one call.
+
+        Returns:
+          (mean loss [P], accuracy [P]) over the steps.
+        """
+        stacked = self._stacked
+        seeds = iter(range(self._member_seeds.shape[1]))
+        state = (
+            [stacked[i].read_value() for i in self._trainable_index],
+            [
+                stacked[i].read_value() if i is not None else self._member_seeds[:, next(seeds)]
+                for i in self._non_trainable_index
+            ],
+            [stacked[i].read_value() for i in self._momentum_index],
+            [stacked[i].read_value() for i in self._velocity_index],
+            stacked[self._iteration_index].read_value(),
+            stacked[self._learning_rate_index].read_value(),
+        )
+        steps = tf.shape(batch_indices)[1]
+
+        def body(step, state, total_loss, total_correct):
+            indices = batch_indices[:, step]  # [P, batch]
+            state, loss, correct = tf.vectorized_map(
+                lambda args: self._member_step(*args),
+                (state, tf.gather(images, indices), tf.gather(labels, indices)),
+            )
+            return step + 1, state, total_loss + loss, total_correct + correct
+
+        zeros = tf.zeros([self.size])
+        _, state, total_loss, total_correct = tf.while_loop(
+            lambda step, *_: step < steps, body, (tf.constant(0), state, zeros, zeros)
+        )
+        trainable, non_trainable, momentums, velocities, iteration, _ = state
+        for indices, values in (
+            (self._trainable_index, trainable),
+            (self._momentum_index, momentums),
+            (self._velocity_index, velocities),
+        ):
+            for i, value in zip(indices, values, strict=True):
+                stacked[i].assign(value)
+        seed_values = []
+        for i, value in zip(self._non_trainable_index, non_trainable, strict=True):
+            if i is None:
+                seed_values.append(value)
+            else:
+                stacked[i].assign(value)
+        if seed_values:
+            self._member_seeds.assign(tf.stack(seed_values, axis=1))
+        stacked[self._iteration_index].assign(iteration)
+        num_steps = tf.cast(steps, tf.float32)
+        num_examples = tf.cast(tf.size(batch_indices[0]), tf.float32)
+        return total_loss / num_steps, total_correct / num_examples
+
     def _count_correct_impl(self, images, labels):
         logits = self.model(images, training=False)
         predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
@@ -299,6 +452,7 @@ class Population:
         return {
             "train": self._train_epoch.experimental_get_tracing_count(),
             "evaluate": self._count_correct.experimental_get_tracing_count(),
+            "train_all": self._train_all.experimental_get_tracing_count(),
         }
 
     # Moving members in and out of the model -------------------------------------
@@ -374,6 +528,41 @@ class Population:
         )
         self._store(member)
         return float(loss), float(accuracy)
+
+    def train_all(
+        self, images: tf.Tensor, labels: tf.Tensor, batch_indices: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Trains every member at once, member m on batch_indices[m] ([P, steps, batch]).
+
+        The same updates as `train(m, ...)` for each m in turn (each member with its
+        own hyperparameters, BatchNorm statistics and Adam state), computed as one
+        batched computation over the stacked state; dropout masks come from one
+        random stream per member instead of the shared model's.
+
+        Returns:
+          (mean training loss [P], training accuracy [P]) over the steps.
+        """
+        batch_indices = np.asarray(batch_indices)
+        if batch_indices.ndim != 3 or batch_indices.shape[0] != self.size:
+            raise ValueError(
+                f"batch_indices has shape {list(batch_indices.shape)}; expected "
+                f"[{self.size}, steps, batch]."
+            )
+        learning_rates = tf.cast(self._learning_rates, tf.float32)
+        self._stacked[self._learning_rate_index].assign(learning_rates)
+        keep_probs = tf.cast(self._keep_probs, tf.float32)
+        for i in self._keep_prob_index:
+            self._stacked[i].assign(keep_probs)
+        tf_logger = tf.get_logger()
+        tf_logger.addFilter(_quiet_dropout_fallback)
+        try:
+            loss, accuracy = self._train_all(
+                images, labels, tf.convert_to_tensor(batch_indices, tf.int32)
+            )
+        finally:
+            tf_logger.removeFilter(_quiet_dropout_fallback)
+        self._loaded = None
+        return loss.numpy(), accuracy.numpy()
 
     def evaluate(self, member: int, images: tf.Tensor, labels: tf.Tensor) -> float:
         """`member`'s accuracy on images [n, 28, 28, 1] float32, labels [n] int32."""
@@ -605,16 +794,37 @@ def run(
     rows: list[dict[str, Any]] = []
     for round_index in range(1, config.rounds + 1):
         rows = []
-        for worker in range(config.population_size):
-            used = population.hyperparameters(worker)
-            losses, accuracies = [], []
-            for _ in range(config.epochs_per_round):
-                batches = epoch_batches(num_train, config.batch_size, data_rng)
-                loss, accuracy = population.train(
-                    worker, splits.train_images, splits.train_labels, batches
+        used_by = [population.hyperparameters(w) for w in range(config.population_size)]
+        # The same shuffles in either mode: worker by worker, epoch by epoch.
+        shuffles = [
+            [
+                epoch_batches(num_train, config.batch_size, data_rng)
+                for _ in range(config.epochs_per_round)
+            ]
+            for _ in range(config.population_size)
+        ]
+        if config.batched:
+            trained = [
+                population.train_all(
+                    splits.train_images,
+                    splits.train_labels,
+                    np.stack([shuffles[w][epoch] for w in range(config.population_size)]),
                 )
-                losses.append(loss)
-                accuracies.append(accuracy)
+                for epoch in range(config.epochs_per_round)
+            ]
+            epoch_losses = np.stack([loss for loss, _ in trained], axis=1)  # [P, epochs]
+            epoch_accuracies = np.stack([accuracy for _, accuracy in trained], axis=1)
+        else:
+            epoch_losses = np.zeros((config.population_size, config.epochs_per_round))
+            epoch_accuracies = np.zeros_like(epoch_losses)
+            for worker in range(config.population_size):
+                for epoch, batches in enumerate(shuffles[worker]):
+                    epoch_losses[worker, epoch], epoch_accuracies[worker, epoch] = population.train(
+                        worker, splits.train_images, splits.train_labels, batches
+                    )
+        for worker in range(config.population_size):
+            used = used_by[worker]
+            losses, accuracies = epoch_losses[worker], epoch_accuracies[worker]
             score = population.evaluate(worker, splits.validation_images, splits.validation_labels)
             row = {
                 "round": round_index,

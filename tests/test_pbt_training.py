@@ -337,7 +337,7 @@ def test_tiny_pbt_script_writes_every_output_and_tests_its_checkpoint(tmp_path):
     best = results["best_worker"]
     assert results["best_val_accuracy"] == max(float(table[(3, w)]["score"]) for w in range(4))
     assert results["best_test_accuracy"] > 0.5  # 2,000 images: it learned.
-    assert results["tracing_counts"] == {"train": 1, "evaluate": 1}
+    assert results["tracing_counts"] == {"train": 1, "evaluate": 1, "train_all": 0}
     assert (workdir / "figures" / f"lr_schedule_worker_{best:02d}.png").is_file()
     for png in (workdir / "figures").glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -384,3 +384,115 @@ def test_member_state_round_trips_into_another_member():
     assert float(population.optimizer.learning_rate) == pytest.approx(5e-3)
     with pytest.raises(ValueError, match="has shape"):
         population.set_member_state(1, [np.zeros(3)] * len(state))
+
+
+def _functional_state(population, member):
+    """`member`'s state (`member_state` order) without what float noise may move
+    freely: the biases of the layers before a BatchNorm (their gradient is zero up to
+    rounding, and Adam turns rounding into full-size steps; BatchNorm cancels them),
+    their Adam slots, and BatchNorm's moving means (which follow those biases)."""
+    import keras
+
+    model = population.model
+    free = set()
+    for layer, following in zip(model.layers, model.layers[1:]):
+        if isinstance(following, keras.layers.BatchNormalization):
+            free |= {id(layer.bias), id(following.moving_mean)}
+    positions = {i for i, v in enumerate(model.weights) if id(v) in free}
+    # Adam's variables: iteration, learning rate, then (momentum, velocity) per
+    # trainable variable.
+    first_slot = len(model.weights) + 2
+    for k, variable in enumerate(model.trainable_variables):
+        if id(variable) in free:
+            positions |= {first_slot + 2 * k, first_slot + 2 * k + 1}
+    state = population.member_state(member)
+    return [value for i, value in enumerate(state) if i not in positions]
+
+
+@pytest.mark.parametrize("kind", ["fc", "conv"])
+def test_train_all_matches_training_members_in_turn(kind):
+    """One batched computation = each member trained in turn (no dropout: keep_prob 1,
+    so no randomness), with a different learning rate per member."""
+    images, labels = tiny_data()
+    hps = [{"learning_rate": 1e-3 * (m + 1), "keep_prob": 1.0} for m in range(3)]
+    in_turn = Population(kind, hps, seed=7)
+    batched = Population(kind, hps, seed=7)
+    indices = np.stack([batches(3, seed=m) for m in range(3)])
+
+    expected = [in_turn.train(m, images, labels, indices[m]) for m in range(3)]
+    loss, accuracy = batched.train_all(images, labels, indices)
+
+    np.testing.assert_allclose(loss, [e[0] for e in expected], rtol=1e-4)
+    np.testing.assert_allclose(accuracy, [e[1] for e in expected], rtol=1e-6)
+    for member in range(3):
+        want = _functional_state(in_turn, member)
+        got = _functional_state(batched, member)
+        assert len(want) == len(got) > 20  # kernels, gamma/beta, variances, Adam slots
+        for position, (value, other) in enumerate(zip(want, got, strict=True)):
+            scale = float(np.max(np.abs(value))) + 1e-6
+            assert np.max(np.abs(other - value)) <= 1e-2 * scale, position
+        assert batched.member_optimizer_state(member)[0] == 3  # Adam's iteration count
+        logits_in_turn = in_turn.load_member(member)(images, training=False).numpy()
+        logits_batched = batched.load_member(member)(images, training=False).numpy()
+        scale = float(np.max(np.abs(logits_in_turn)))
+        assert np.max(np.abs(logits_batched - logits_in_turn)) <= 1e-2 * scale
+    assert batched.tracing_counts()["train_all"] == 1
+
+
+def test_train_all_uses_each_members_hyperparameters_without_retracing():
+    images, labels = tiny_data()
+    population = Population("fc", [HP, HP], seed=8)
+    start = population.member_state(0)
+    population.set_member_state(1, start)
+    indices = np.stack([batches(2), batches(2)])  # identical members, identical data
+
+    loss, _ = population.train_all(images, labels, indices)
+    assert loss[0] != loss[1]  # dropout: one random stream per member
+
+    # keep_prob 1 acts: no dropout, so identical members compute identical steps.
+    no_dropout = {"learning_rate": 1e-3, "keep_prob": 1.0}
+    for member in range(2):
+        population.set_member_state(member, start)
+        population.set_hyperparameters(member, no_dropout)
+    loss, _ = population.train_all(images, labels, indices)
+    assert loss[0] == loss[1]
+    assert arrays_equal(population.member_weights(0), population.member_weights(1))
+
+    # A learning rate ten times larger moves member 1 about ten times further.
+    for member in range(2):
+        population.set_member_state(member, start)
+    population.set_hyperparameters(1, {"learning_rate": 1e-2, "keep_prob": 1.0})
+    population.train_all(images, labels, indices)
+    kernel = 0  # the first dense kernel
+    moved = [
+        np.linalg.norm(population.member_weights(m)[kernel] - start[kernel]) for m in range(2)
+    ]
+    assert moved[1] > 5 * moved[0] > 0
+    assert population.tracing_counts()["train_all"] == 1
+
+
+def test_train_all_checks_the_shape_of_its_batches():
+    images, labels = tiny_data()
+    population = Population("fc", [HP, HP], seed=9)
+    with pytest.raises(ValueError, match=r"expected \[2, steps, batch\]"):
+        population.train_all(images, labels, np.stack([batches(2)] * 3))
+
+
+def test_tiny_pbt_run_batched_writes_the_same_outputs(tmp_path, capsys):
+    raw = json.loads((REPO / "config" / "tiny_PBT.json").read_text())
+    raw["batched"] = True
+    config = tmp_path / "tiny_batched.json"
+    config.write_text(json.dumps(raw))
+    workdir = tmp_path / "run"
+    assert pbt_mnist.main([str(config), "--workdir", str(workdir)]) == 0
+    results = json.loads((workdir / "results.json").read_text())
+    assert results["tracing_counts"] == {"train": 0, "evaluate": 1, "train_all": 1}
+    assert results["best_test_accuracy"] > 0.5  # 2,000 images: it learned.
+    history = atomic_io.read_csv(workdir / "history.csv")
+    assert len(history) == 4 * 3
+    assert sum(row["copied_from"] != "" for row in history) == 2
+    assert json.loads((workdir / "config.json").read_text())["batched"] is True
+
+    capsys.readouterr()
+    assert pbt_mnist.main([str(config), "--workdir", str(tmp_path / "ray"), "--backend=ray"]) == 2
+    assert "batched" in capsys.readouterr().err
