@@ -4,6 +4,7 @@
     python pbt_mnist.py config/conv_PBT.json -m test         # test accuracy of its
                                                              # best checkpoint
     python pbt_mnist.py config/tiny_PBT.json --workdir /tmp/tiny
+    python pbt_mnist.py config/conv.json --rounds=20          # a smaller budget
     python pbt_mnist.py config/tiny_PBT.json --backend=ray   # the same members as
                                                              # Ray Tune trials (needs
                                                              # pip install -e .[ray])
@@ -23,7 +24,7 @@ import pathlib
 import sys
 
 from pathnet_tf.data import DataError
-from pathnet_tf.pbt_config import ConfigError, load_config
+from pathnet_tf.pbt_config import ConfigError, load_config, parse_config
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -49,6 +50,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "PopulationBasedTraining scheduler (ray; optional extra)",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="train this many rounds instead of the config's (a smaller budget)",
+    )
+    parser.add_argument(
         "--ray_num_cpus", type=int, default=2, help="--backend=ray: CPUs of the local Ray"
     )
     parser.add_argument(
@@ -66,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
         config = load_config(args.config)
+        if args.rounds is not None:
+            config = parse_config(
+                {**config.to_dict(), "rounds": args.rounds},
+                source=f"{args.config} with --rounds={args.rounds}",
+            )
     except ConfigError as error:
         print(f"pbt_mnist.py: error: {error}", file=sys.stderr)
         return 2

@@ -478,20 +478,27 @@ def test_train_all_checks_the_shape_of_its_batches():
         population.train_all(images, labels, np.stack([batches(2)] * 3))
 
 
-def test_tiny_pbt_run_batched_writes_the_same_outputs(tmp_path, capsys):
+def test_tiny_pbt_run_batched_with_fewer_rounds(tmp_path, capsys):
     raw = json.loads((REPO / "config" / "tiny_PBT.json").read_text())
     raw["batched"] = True
     config = tmp_path / "tiny_batched.json"
     config.write_text(json.dumps(raw))
     workdir = tmp_path / "run"
-    assert pbt_mnist.main([str(config), "--workdir", str(workdir)]) == 0
+    assert pbt_mnist.main([str(config), "--workdir", str(workdir), "--rounds=2"]) == 0
     results = json.loads((workdir / "results.json").read_text())
     assert results["tracing_counts"] == {"train": 0, "evaluate": 1, "train_all": 1}
     assert results["best_test_accuracy"] > 0.5  # 2,000 images: it learned.
     history = atomic_io.read_csv(workdir / "history.csv")
-    assert len(history) == 4 * 3
-    assert sum(row["copied_from"] != "" for row in history) == 2
-    assert json.loads((workdir / "config.json").read_text())["batched"] is True
+    assert len(history) == 4 * 2  # --rounds=2 instead of the config's 3
+    assert sum(row["copied_from"] != "" for row in history) == 1
+    written = json.loads((workdir / "config.json").read_text())
+    assert written["batched"] is True
+    assert written["rounds"] == 2
+
+    capsys.readouterr()
+    assert pbt_mnist.main([str(config), "--workdir", str(tmp_path / "r0"), "--rounds=0"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "--rounds=0" in error and "rounds" in error
 
     capsys.readouterr()
     assert pbt_mnist.main([str(config), "--workdir", str(tmp_path / "ray"), "--backend=ray"]) == 2
