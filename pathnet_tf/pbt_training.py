@@ -176,6 +176,19 @@ def _quiet_dropout_fallback(record: logging.LogRecord) -> bool:
     return not record.getMessage().startswith("Using a while_loop for converting StatelessRandom")
 
 
+def _mean_cross_entropy(logits, labels):
+    """Mean softmax cross-entropy of logits [batch, 10] against int labels [batch]."""
+    return tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    )
+
+
+def _count_hits(logits, labels, dtype=tf.int32):
+    """How many rows of logits [batch, 10] have their largest value at the label."""
+    predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    return tf.reduce_sum(tf.cast(tf.equal(predictions, labels), dtype))
+
+
 def _check_hyperparameters(member: int, hyperparameters: Mapping[str, float]) -> None:
     if sorted(hyperparameters) != sorted(HYPERPARAMETER_NAMES):
         raise ValueError(
@@ -311,19 +324,19 @@ class Population:
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
             logits = self.model(images, training=True)
-            loss = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-            )
-        gradients = tape.gradient(loss, variables)
-        if self.weight_decay:
-            gradients = [
-                g + self.weight_decay * tf.convert_to_tensor(v)
-                for g, v in zip(gradients, variables, strict=True)
-            ]
+            loss = _mean_cross_entropy(logits, labels)
+        gradients = self._with_weight_decay(tape.gradient(loss, variables), variables)
         self.optimizer.apply(gradients, variables)
-        predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        correct = tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.float32))
-        return loss, correct
+        return loss, _count_hits(logits, labels, tf.float32)
+
+    def _with_weight_decay(self, gradients, variables):
+        """`gradients` plus weight_decay × the variables (torch.optim.Adam's L2)."""
+        if not self.weight_decay:
+            return gradients
+        return [
+            g + self.weight_decay * tf.convert_to_tensor(v)
+            for g, v in zip(gradients, variables, strict=True)
+        ]
 
     def _train_epoch_impl(self, images, labels, batch_indices):
         """Every step of batch_indices [steps, batch] in one call.
@@ -353,10 +366,8 @@ class Population:
             logits, non_trainable = self.model.stateless_call(
                 trainable, non_trainable, images, training=True
             )
-            loss = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-            )
-        gradients = tape.gradient(loss, trainable)
+            loss = _mean_cross_entropy(logits, labels)
+        gradients = self._with_weight_decay(tape.gradient(loss, trainable), trainable)
         # Keras' Adam.update_step, for every variable at once.
         opt = self.optimizer
         local_step = tf.cast(iteration + 1, tf.float32)
@@ -369,15 +380,11 @@ class Population:
         for variable, gradient, m, v in zip(
             trainable, gradients, momentums, velocities, strict=True
         ):
-            if self.weight_decay:
-                gradient = gradient + self.weight_decay * variable
             m = m + (gradient - m) * (1.0 - opt.beta_1)
             v = v + (tf.square(gradient) - v) * (1.0 - opt.beta_2)
             new_trainable.append(variable - m * alpha / (tf.sqrt(v) + opt.epsilon))
             new_momentums.append(m)
             new_velocities.append(v)
-        predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        correct = tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.float32))
         new_state = (
             new_trainable,
             non_trainable,
@@ -386,7 +393,7 @@ class Population:
             iteration + 1,
             learning_rate,
         )
-        return new_state, loss, correct
+        return new_state, loss, _count_hits(logits, labels, tf.float32)
 
     def _train_all_impl(self, images, labels, batch_indices):
         """Every member's steps batch_indices [P, steps, batch] in one call.
@@ -443,9 +450,7 @@ class Population:
         return total_loss / num_steps, total_correct / num_examples
 
     def _count_correct_impl(self, images, labels):
-        logits = self.model(images, training=False)
-        predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        return tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.int32))
+        return _count_hits(self.model(images, training=False), labels)
 
     def tracing_counts(self) -> dict[str, int]:
         """How often the compiled functions were traced (1 each once used)."""
@@ -975,8 +980,7 @@ def evaluate_checkpoint(
         ]
     )
     def count_correct(x, y):
-        predictions = tf.argmax(model(x, training=False), axis=-1, output_type=tf.int32)
-        return tf.reduce_sum(tf.cast(tf.equal(predictions, y), tf.int32))
+        return _count_hits(model(x, training=False), y)
 
     results = {
         "checkpoint": str(path),

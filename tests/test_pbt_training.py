@@ -9,6 +9,7 @@ learning rate or keep_prob acts inside the compiled step without retracing.
 import json
 import pathlib
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -391,8 +392,6 @@ def _functional_state(population, member):
     freely: the biases of the layers before a BatchNorm (their gradient is zero up to
     rounding, and Adam turns rounding into full-size steps; BatchNorm cancels them),
     their Adam slots, and BatchNorm's moving means (which follow those biases)."""
-    import keras
-
     model = population.model
     free = set()
     for layer, following in zip(model.layers, model.layers[1:]):
