@@ -115,6 +115,16 @@ def check_run_flags() -> None:
             raise ValueError(f"{name} ({FLAGS[name].value}) must be a positive integer")
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's flag parsing (`app.run(main, flags_parser=cli.parse_flags)`), with a bad
+    flag (unknown, not one of an enum's values, not a number) reported like every other
+    bad setting: one line `error: ...`, exit status 1."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as error:
+        sys.exit(f"error: {error} (--helpshort lists the flags)")
+
+
 def run_main(argv, body: Callable[[], None]) -> None:
     """Runs a script's `body`; a bad setting (any ValueError: config, data, workdir,
     checkpoint) ends it with one line `error: ...` and exit status 1, no traceback."""

@@ -208,7 +208,9 @@ def _load_checkpoint(path, config):
 
 def run_transfer(config, model, tasks, workdir, log: Callable[[str], None] = print,
                  start: float | None = None, resume: bool = True,
-                 checkpoint_every: int = 25) -> dict:
+                 checkpoint_every: int = 25,
+                 on_task_end: Callable[[str, object, EvolveResult], None] | None = None,
+                 ) -> dict:
     """Evolves `tasks[0]` (A), freezes its best path, re-initialises every other
     module, evolves `tasks[1]` (B) on top. Writes `config.json`, TensorBoard events in
     `tb/`, a checkpoint every `checkpoint_every` generations in `ckpt/` and
@@ -218,7 +220,10 @@ def run_transfer(config, model, tasks, workdir, log: Callable[[str], None] = pri
     is continued from, and says so; the results equal an uninterrupted run's (timings
     aside). `config` has `pathnet`, `evolution`, `seed`, `summary_every`,
     `image_every`, `histogram_every`, `log_every` and `to_dict()`; `model` is a fresh
-    `PathNet` with no task heads.
+    `PathNet` with no task heads. `on_task_end(label, model, result)` (label "A" or
+    "B") is called when a task's evolution ends, before anything is frozen or
+    re-initialised: an observer (tests use it to check the transfer step); it is not
+    called for a task a resumed run had finished before.
     """
     start = time.perf_counter() if start is None else start
     workdir = pathlib.Path(workdir)
@@ -270,6 +275,8 @@ def run_transfer(config, model, tasks, workdir, log: Callable[[str], None] = pri
             trainer_a, result_a = evolve_task(model, tasks[0], "A", config, rng, summaries,
                                               log, fixed_path=fixed_path, **hooks("A"))
             results_a = task_results(tasks[0], trainer_a, result_a)
+            if on_task_end is not None:
+                on_task_end("A", model, result_a)
             if mode == "pathnet":
                 # Transfer: A's best path is frozen for good; every other module afresh.
                 model.freeze(result_a.best_path)
@@ -280,6 +287,8 @@ def run_transfer(config, model, tasks, workdir, log: Callable[[str], None] = pri
         trainer_b, result_b = evolve_task(model, tasks[1], "B", config, rng, summaries, log,
                                           fixed_path=fixed_path, **hooks("B"))
         results_b = task_results(tasks[1], trainer_b, result_b)
+        if on_task_end is not None:
+            on_task_end("B", model, result_b)
     finally:
         summaries.close()
     results = {

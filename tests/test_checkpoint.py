@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -14,10 +13,12 @@ import pytest
 from pathnet_tf import checkpoint
 from tests.test_script import ROOT, SCRIPT, run_script
 
+# Noise 1.0 leaves no signal in the images, so a task is never solved (fitness 1.0 on
+# 48 examples) and each runs its 40 generations: checkpoints at 4, 8, ..., 36.
 TINY = ["--num_layers=2", "--num_modules=4", "--num_active=2", "--units=8",
         "--population_size=6", "--steps_per_candidate=3", "--batch_size=16",
-        "--max_generations=40", "--max_train=300", "--threshold=1.0", "--checkpoint_every=4",
-        "--seed=5"]
+        "--max_generations=40", "--max_train=300", "--threshold=1.0", "--noise=1.0",
+        "--checkpoint_every=4", "--seed=5"]
 
 
 def without_timings(results):
@@ -27,47 +28,50 @@ def without_timings(results):
     return results
 
 
-def phase_of(workdir):
-    try:
-        return checkpoint.load(workdir / "ckpt" / "checkpoint.npz")[1]["phase"]
-    except (FileNotFoundError, checkpoint.CheckpointError):
-        return None
+KILLER = ROOT / "tests" / "helpers" / "kill_after_checkpoint.py"
 
 
-def kill_when(workdir, phase, timeout=240):
-    """Starts the tiny run and SIGKILLs it once its checkpoint is of `phase`."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    process = subprocess.Popen([sys.executable, str(SCRIPT), *TINY, f"--workdir={workdir}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=env, cwd=ROOT)
-    deadline = time.monotonic() + timeout
-    try:
-        while phase_of(workdir) != phase:
-            assert process.poll() is None, f"the run ended before a checkpoint of {phase}"
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.wait()
+def kill_after(workdir, phase, generation, log, flags=TINY):
+    """Runs the tiny run until a checkpoint of `phase` at `generation` (or later) is
+    on disk, then SIGKILLs it at its next checkpoint, before that one is written
+    (tests/helpers/kill_after_checkpoint.py): a fixed point, not a timing. Returns the
+    finished process and the checkpoints it tried to save, `[(phase, generation)]`."""
+    log.unlink(missing_ok=True)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    done = subprocess.run([sys.executable, str(KILLER), str(SCRIPT), phase, str(generation),
+                           str(log), *flags, f"--workdir={workdir}"],
+                          capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+    assert done.returncode == -signal.SIGKILL, done.stderr
     assert not (workdir / "results.json").exists()
+    return done, [tuple(json.loads(line)) for line in log.read_text().splitlines()]
 
 
-def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path):
-    whole = run_script(*TINY, f"--workdir={tmp_path / 'whole'}")
+def results_without_timings(workdir):
+    return without_timings(json.loads((workdir / "results.json").read_text()))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, optimizer):
+    flags = [*TINY, f"--optimizer={optimizer}"]
+    whole = run_script(*flags, f"--workdir={tmp_path / 'whole'}")
     assert whole.returncode == 0, whole.stderr
-    expected = json.loads((tmp_path / "whole" / "results.json").read_text())
-    assert expected["task_a"]["generations"] > 8 and expected["task_b"]["generations"] > 8
+    expected = results_without_timings(tmp_path / "whole")
+    assert expected["task_a"]["generations"] == expected["task_b"]["generations"] == 40
 
-    workdir = tmp_path / "killed"
-    kill_when(workdir, "A")
-    kill_when(workdir, "B")  # resumes task A from its checkpoint, then dies in task B
-    resumed = run_script(*TINY, f"--workdir={workdir}")
+    workdir, log = tmp_path / "killed", tmp_path / "saves.jsonl"
+    _, saves = kill_after(workdir, "A", 8, log, flags)  # A@8 on disk; dies at A@12
+    assert saves == [("A", 4), ("A", 8), ("A", 12)]
+    done, saves = kill_after(workdir, "B", 8, log, flags)  # resumes A@8, dies at B@12
+    assert "resuming from" in done.stdout and "task A, generation 8" in done.stdout
+    # It continued task A from generation 8: its first checkpoint is A@12, not A@4.
+    assert saves[0] == ("A", 12) and saves[-2:] == [("B", 8), ("B", 12)]
+    resumed = run_script(*flags, f"--workdir={workdir}")
     assert resumed.returncode == 0, resumed.stderr
-    assert "resuming from" in resumed.stdout
-    got = json.loads((workdir / "results.json").read_text())
-    assert without_timings(got) == without_timings(expected)
+    assert "task B, generation 8" in resumed.stdout
+    assert "task A (" not in resumed.stdout  # task A is not run again
+    assert results_without_timings(workdir) == expected
 
-    again = run_script(*TINY, f"--workdir={workdir}")  # a finished run is not redone
+    again = run_script(*flags, f"--workdir={workdir}")  # a finished run is not redone
     assert again.returncode == 0 and "already complete" in again.stdout
 
 
@@ -90,7 +94,7 @@ def test_truncated_checkpoint_is_a_clear_error_and_left_alone(tmp_path):
 
 def test_checkpoint_of_other_settings_is_refused(tmp_path):
     workdir = tmp_path / "run"
-    kill_when(workdir, "A")
+    kill_after(workdir, "A", 4, tmp_path / "saves.jsonl")
     done = run_script(*TINY[:-1], "--seed=6", f"--workdir={workdir}")
     assert done.returncode != 0
     assert "other settings (differing: seed)" in done.stderr.strip().splitlines()[-1]

@@ -7,6 +7,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -45,30 +46,32 @@ def test_script_writes_config_results_and_tensorboard_events(tmp_path):
     assert 0 <= results["overlap"] <= 4
     events = list((workdir / "tb").glob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 0
+    # XLA's compiled tournaments went to the tests' own cache (conftest.py), not ~/.cache.
+    cache = pathlib.Path(os.environ["XDG_CACHE_HOME"], "pathnet_tf", "xla")
+    assert cache.is_relative_to(tempfile.gettempdir()) and any(cache.glob("*XLA*"))
     assert "generation" in done.stdout or "solved" in done.stdout
 
 
-def test_same_seed_same_results(tmp_path):
-    from pathnet_tf import binary_mnist
-    from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
+def results_without_timings(workdir):
+    results = json.loads((workdir / "results.json").read_text())
+    for task in ("task_a", "task_b"):
+        del results[task]["wall_seconds"]
+    del results["wall_seconds"]
+    return results
 
-    config = BinaryMnistConfig(
-        pathnet=PathNetConfig(num_layers=2, num_modules=4, num_active=2, units=8),
-        evolution=EvolutionConfig(population_size=4, steps_per_candidate=3, batch_size=8,
-                                  max_generations=5, threshold=0.999),
-        max_train=200, seed=11)
 
-    def without_timings(results):
-        for task in ("task_a", "task_b"):
-            del results[task]["wall_seconds"]
-        del results["wall_seconds"]
-        return results
-
-    first = binary_mnist.run(config, tmp_path / "a", log=lambda _: None)
-    second = binary_mnist.run(config, tmp_path / "b", log=lambda _: None)
-    assert without_timings(first) == without_timings(second)
-    saved = json.loads((tmp_path / "a" / "results.json").read_text())
-    assert saved["task_a"]["fitness_history"] == first["task_a"]["fitness_history"]
+def test_same_seed_same_results_file_other_seed_other_results(tmp_path):
+    flags = [*TINY, "--max_generations=5", "--threshold=0.999"]
+    for name, seed in (("a", 11), ("b", 11), ("c", 12)):
+        done = run_script(*flags, f"--seed={seed}", f"--workdir={tmp_path / name}")
+        assert done.returncode == 0, done.stderr
+    first, second, other = (results_without_timings(tmp_path / name) for name in "abc")
+    assert first == second  # two processes, one seed: the same file (timings aside)
+    assert other["seed"] == 12
+    del first["seed"], other["seed"]
+    assert first != other
+    assert (first["task_a"]["fitness_history"] != other["task_a"]["fitness_history"]
+            or first["task_a"]["best_path"] != other["task_a"]["best_path"])
 
 
 def truncated_copy(tmp_path):
@@ -134,6 +137,29 @@ def test_bad_input_stops_with_one_clear_line_and_writes_nothing(tmp_path, flags,
     assert lines[-1].startswith("error: ") and message in lines[-1], done.stderr
     assert "Traceback" not in done.stderr
     assert not workdir.exists() or not any(workdir.iterdir())
+
+
+BAD_FLAGS = [
+    (["--no_such_flag=3"], "Unknown command line flag 'no_such_flag'"),
+    (["--optimizer=rmsprop"], "--optimizer=rmsprop"),
+    (["--num_layers=two"], "--num_layers=two"),
+    (["--mode=frozen"], "--mode=frozen"),
+    (["--threshold=high"], "--threshold=high"),
+]
+
+
+@pytest.mark.parametrize("flags, message", BAD_FLAGS, ids=[" ".join(f) for f, _ in BAD_FLAGS])
+@pytest.mark.parametrize("script", ["binary_mnist_pathnet.py", "cifar_svhn_pathnet.py"])
+def test_bad_flag_stops_with_one_error_line_and_exit_status_1(tmp_path, script, flags, message):
+    workdir = tmp_path / "run"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, str(ROOT / script), *flags, f"--workdir={workdir}"],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
+    assert "--helpshort" in lines[0] and done.stdout == ""
+    assert not workdir.exists()
 
 
 def test_workdir_that_is_a_file_or_unwritable(tmp_path):

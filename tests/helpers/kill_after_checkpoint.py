@@ -1,0 +1,41 @@
+"""Runs an experiment script and SIGKILLs it at a point fixed in advance, not by timing.
+
+    python tests/helpers/kill_after_checkpoint.py SCRIPT PHASE GENERATION LOG [FLAGS...]
+
+Every call of `pathnet_tf.checkpoint.save` is appended to LOG as a JSON line
+`[phase, generation]`. Once a checkpoint of PHASE at GENERATION or later is on disk,
+the next call of `checkpoint.save` kills the process (SIGKILL, as the kernel's OOM
+killer or a cluster would) *before* it writes: the generations run since the last
+checkpoint are lost and the checkpoint on disk is the one a resume starts from.
+"""
+
+import json
+import os
+import runpy
+import signal
+import sys
+
+script, phase, generation, log, *flags = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(script)))  # as `python SCRIPT` would
+
+from pathnet_tf import checkpoint  # noqa: E402
+
+original_save = checkpoint.save
+armed = False
+
+
+def save(path, arrays, header):
+    global armed
+    generations = header.get("evolve", {}).get("generations")
+    with open(log, "a") as file:
+        file.write(json.dumps([header.get("phase"), generations]) + "\n")
+    if armed:
+        os.kill(os.getpid(), signal.SIGKILL)
+    original_save(path, arrays, header)
+    if header.get("phase") == phase and generations is not None and generations >= int(generation):
+        armed = True
+
+
+checkpoint.save = save
+sys.argv = [script, *flags]
+runpy.run_path(script, run_name="__main__")
