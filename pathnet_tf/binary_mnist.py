@@ -1,8 +1,9 @@
-"""The binary MNIST transfer experiment (the paper's main supervised experiment).
+"""The binary MNIST experiments: digit-pair tasks learned in sequence by a PathNet.
 
-`run(config, workdir)` is what `binary_mnist_pathnet.py` calls: it checks the workdir
-and data before it trains or writes anything, builds the two digit-pair tasks and a
-`PathNet`, and hands them to `experiment.run_transfer`.
+`run(config, workdir)` is what `binary_mnist_pathnet.py` calls (two tasks, the paper's
+transfer experiment); `run_pairs` learns any list of digit pairs (Split MNIST,
+`split_mnist.py`). Both check the workdir and data before they train or write
+anything, build the tasks and a `PathNet`, and hand them to `run.run_sequence`.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ import numpy as np
 
 from pathnet_tf import data as data_lib
 from pathnet_tf.config import BinaryMnistConfig
-from pathnet_tf.experiment import run_transfer
 from pathnet_tf.model import PathNet
+from pathnet_tf.run import run_sequence
 from pathnet_tf.workdir import prepare_workdir
 
 
-def run(config: BinaryMnistConfig, workdir, log: Callable[[str], None] = print,
-        mnist: data_lib.Mnist | None = None, resume: bool = True,
-        checkpoint_every: int = 25) -> dict:
-    """Runs the experiment into `workdir`; returns what it writes to results.json.
-
-    `mnist`: the data set if already loaded, else it is read from `config.data_dir`.
-    `resume`, `checkpoint_every`: see `experiment.run_transfer`.
+def run_pairs(config, pairs, workdir, log: Callable[[str], None] = print,
+              mnist: data_lib.Mnist | None = None, resume: bool = True,
+              checkpoint_every: int = 25) -> dict:
+    """Learns the binary tasks `pairs` (digit pairs) in order into `workdir`; returns
+    what it writes to results.json. `config`: a `BinaryMnistConfig` or
+    `SplitMnistConfig`. `mnist`: the data set if already loaded, else it is read from
+    `config.data_dir`. `resume`, `checkpoint_every`: see `run.run_sequence`.
     Raises (before writing anything) `data.DataError` for bad data,
     `workdir.WorkdirError` for an unusable workdir.
     """
@@ -38,12 +39,20 @@ def run(config: BinaryMnistConfig, workdir, log: Callable[[str], None] = print,
     keras.utils.set_random_seed(config.seed)
     tasks = [data_lib.binary_task(mnist, digits, config.noise, data_rng,
                                   max_train=config.max_train)
-             for digits in (config.task_a, config.task_b)]
+             for digits in pairs]
     net = config.pathnet
     model = PathNet(data_lib.IMAGE_SIZE, net.num_layers, net.num_modules, net.num_active,
                     net.units, compute=net.compute)
+    names = ", ".join(f"{task.name} ({len(task.train_x)} train images)" for task in tasks)
     log(f"PathNet L={net.num_layers} M={net.num_modules} N={net.num_active} "
-        f"units={net.units}; task A {tasks[0].name} ({len(tasks[0].train_x)} train images), "
-        f"task B {tasks[1].name}; workdir {workdir}")
-    return run_transfer(config, model, tasks, workdir, log, start=start, resume=resume,
+        f"units={net.units}, mode {config.mode}; tasks {names}; workdir {workdir}")
+    return run_sequence(config, model, tasks, workdir, log, start=start, resume=resume,
                         checkpoint_every=checkpoint_every)
+
+
+def run(config: BinaryMnistConfig, workdir, log: Callable[[str], None] = print,
+        mnist: data_lib.Mnist | None = None, resume: bool = True,
+        checkpoint_every: int = 25) -> dict:
+    """Task A, then task B on top of it (see `run_pairs`)."""
+    return run_pairs(config, config.tasks, workdir, log, mnist=mnist, resume=resume,
+                     checkpoint_every=checkpoint_every)

@@ -13,7 +13,7 @@ then `--data_dir`), or, with `config.download`, lets tfds download them.
 
 `run(config, workdir)` is what `cifar_svhn_pathnet.py` calls: it builds the two tasks
 (`config.first` is task A) and a `PathNet`, and hands them to
-`experiment.run_transfer`.
+`run.run_sequence`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _LOAD_BATCH = 8192  # examples per tf.data batch while reading a split into NumP
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ImageTask:
-    """One 10-way image classification task, as `experiment.run_transfer` takes it.
+    """One 10-way image classification task, as `run.run_sequence` takes it.
 
     Attributes:
       name: "cifar" or "svhn".
@@ -188,13 +188,13 @@ def run(config: CifarSvhnConfig, workdir, log: Callable[[str], None] = print,
     """Runs the experiment into `workdir`; returns what it writes to results.json.
 
     `tasks`: `[task A, task B]` if already loaded (`load_tasks`), else they are read
-    from tfds. `resume`, `checkpoint_every`: see `experiment.run_transfer`. Raises
+    from tfds. `resume`, `checkpoint_every`: see `run.run_sequence`. Raises
     (before writing anything) `data.DataError` for missing or bad data,
     `workdir.WorkdirError` for an unusable workdir.
     """
     import keras
 
-    from pathnet_tf.experiment import run_transfer
+    from pathnet_tf.run import run_sequence
 
     start = time.perf_counter()
     workdir = prepare_workdir(workdir)
@@ -204,5 +204,5 @@ def run(config: CifarSvhnConfig, workdir, log: Callable[[str], None] = print,
     model = build_model(config)
     log(f"{describe(config)}; task A {tasks[0].name} ({len(tasks[0].train_x)} train images), "
         f"task B {tasks[1].name} ({len(tasks[1].train_x)} train images); workdir {workdir}")
-    return run_transfer(config, model, tasks, workdir, log, start=start, resume=resume,
+    return run_sequence(config, model, tasks, workdir, log, start=start, resume=resume,
                         checkpoint_every=checkpoint_every)

@@ -15,11 +15,11 @@ from absl import flags
 from pathnet_tf.config import (
     BOUNDARIES,
     COMPUTE_MODES,
-    MODES,
     OPTIMIZERS,
     EvolutionConfig,
     PathNetConfig,
 )
+from pathnet_tf.modes import MODES
 
 FLAGS = flags.FLAGS
 
@@ -52,10 +52,8 @@ def define_pathnet_flags(net: PathNetConfig, evo: EvolutionConfig, *, units_help
     flags.DEFINE_integer("parallel", evo.parallel,
                          "0: the serial fair tournament. K > 0: K tournaments trained side "
                          "by side per call, the winners' module updates averaged (README).")
-    flags.DEFINE_enum("mode", "pathnet", list(MODES),
-                      "pathnet: evolve A, freeze its path, evolve B. Controls: independent "
-                      "(task B alone on one fixed random path), finetune (that fixed path "
-                      "trained on A, then on B with a new readout, nothing frozen).")
+    flags.DEFINE_enum("mode", "pathnet", list(MODES), "; ".join(
+        f"{mode.name}: {mode.help}" for mode in MODES.values()) + ".")
 
 
 def define_run_flags(workdir: str) -> None:

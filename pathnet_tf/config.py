@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from pathnet_tf.data import validate_digits
+from pathnet_tf import modes
+from pathnet_tf.data import DataError, validate_digits
 from pathnet_tf.genetic import BOUNDARIES
 
 # The choices below are defined here, at the bottom of the import graph, so that
 # validating a configuration never imports TensorFlow (a bad flag fails in a blink).
 COMPUTE_MODES = ("gather", "mask")  # layers.module_plan
 OPTIMIZERS = ("sgd", "adam")  # optimizers.make_optimizer
-MODES = ("pathnet", "independent", "finetune")  # experiment.run_transfer
 PADDINGS = ("valid", "same")  # layers.PathNetConv2D
 
 
@@ -115,10 +115,11 @@ class EvolutionConfig:
 
 def _check_run_settings(config) -> None:
     """The fields every experiment config has: mode, max_train, seed, summary cadence."""
-    _check_choice(config, "mode", MODES)
-    if config.mode != "pathnet" and config.evolution.parallel:
-        raise ValueError(f"parallel ({config.evolution.parallel}) needs mode pathnet; "
-                         f"mode {config.mode} trains one fixed path")
+    _check_choice(config, "mode", tuple(modes.MODES))
+    if not modes.MODES[config.mode].population and config.evolution.parallel:
+        raise ValueError(f"parallel ({config.evolution.parallel}) needs mode pathnet (or "
+                         f"another mode with a population); mode {config.mode} trains one "
+                         "fixed path")
     if config.max_train is not None:
         _check_positive_int(config, "max_train")
     _check_positive_int(config, "summary_every", "image_every", "histogram_every",
@@ -128,14 +129,13 @@ def _check_run_settings(config) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class BinaryMnistConfig:
-    """The binary MNIST transfer experiment: task A, then task B on top of it."""
+class _MnistExperiment:
+    """What the MNIST experiments share: the network, the evolution, the mode, the
+    images and the run's cadences."""
 
     pathnet: PathNetConfig = dataclasses.field(default_factory=PathNetConfig)
     evolution: EvolutionConfig = dataclasses.field(default_factory=EvolutionConfig)
-    task_a: tuple = (1, 3)
-    task_b: tuple = (1, 2)
-    mode: str = "pathnet"  # or the controls: "independent", "finetune" (README)
+    mode: str = "pathnet"  # or the controls: "independent", "finetune" (modes.py)
     noise: float = 0.5  # salt-and-pepper probability per pixel
     data_dir: str | None = None  # None: the bundled data/mnist
     max_train: int | None = None  # keep only this many training images per task (tests)
@@ -147,13 +147,52 @@ class BinaryMnistConfig:
 
     def __post_init__(self):
         _check_run_settings(self)
-        object.__setattr__(self, "task_a", validate_digits(self.task_a))
-        object.__setattr__(self, "task_b", validate_digits(self.task_b))
         if not (isinstance(self.noise, (int, float)) and 0 <= self.noise <= 1):
             raise ValueError(f"noise ({self.noise!r}) must be in [0, 1]")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class BinaryMnistConfig(_MnistExperiment):
+    """The binary MNIST transfer experiment: task A, then task B on top of it."""
+
+    task_a: tuple = (1, 3)
+    task_b: tuple = (1, 2)
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "task_a", validate_digits(self.task_a))
+        object.__setattr__(self, "task_b", validate_digits(self.task_b))
+
+    @property
+    def tasks(self) -> tuple:
+        return (self.task_a, self.task_b)
+
+
+SPLIT_MNIST_TASKS = ((0, 1), (2, 3), (4, 5), (6, 7), (8, 9))
+
+
+def parse_digit_pairs(value) -> tuple:
+    """"0,1:2,3" or a sequence of pairs -> a tuple of checked digit pairs."""
+    pairs = value.split(":") if isinstance(value, str) else list(value)
+    if not pairs:
+        raise DataError(f"tasks ({value!r}) must hold at least one digit pair")
+    return tuple(validate_digits(pair) for pair in pairs)
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitMnistConfig(_MnistExperiment):
+    """Split MNIST: binary digit-pair tasks learned in sequence (default the five of
+    the continual-learning benchmark), on clean images."""
+
+    noise: float = 0.0  # the benchmark is run on clean images
+    tasks: tuple = SPLIT_MNIST_TASKS
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "tasks", parse_digit_pairs(self.tasks))
 
 
 FIRST_TASKS = ("cifar", "svhn")  # CifarSvhnConfig.first

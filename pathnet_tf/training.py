@@ -65,6 +65,38 @@ class BatchSampler:
         return np.concatenate(chunks).reshape(steps, batch_size).astype(np.int32)
 
 
+class Evaluator:
+    """Compiled evaluation of pathways on one task's head: one trace whatever the path
+    or the number of examples."""
+
+    def __init__(self, model, task: int):
+        self.model, self.task = model, task
+        self.params = [v.value for v in model.task_variables(task)]
+        self._evaluate = tf.function(
+            self._evaluate_fn, autograph=False,
+            input_signature=[tf.TensorSpec([model.num_layers, model.num_active], tf.int32),
+                             tf.TensorSpec([None, *model.example_shape], tf.float32),
+                             tf.TensorSpec([None], tf.int32)])
+
+    def _evaluate_fn(self, path, x, y):
+        params = [tf.convert_to_tensor(v) for v in self.params]
+        logits = self.model.apply(params, x, path, self.task)
+        hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), y)
+        return tf.reduce_sum(tf.cast(hits, tf.int32))
+
+    def evaluate(self, path, x, y, batch_size: int = 4096) -> float:
+        """Accuracy of pathway `path` (`[L, N]`) on `(x, y)` with the current weights."""
+        path = tf.constant(path, tf.int32)
+        correct = 0
+        for start in range(0, len(x), batch_size):
+            correct += int(self._evaluate(path, x[start:start + batch_size],
+                                          y[start:start + batch_size]))
+        return correct / len(x)
+
+    def tracing_count(self) -> int:
+        return self._evaluate.experimental_get_tracing_count()
+
+
 class TaskTrainer:
     """Compiled training and evaluation of pathways on one task.
 
@@ -100,11 +132,7 @@ class TaskTrainer:
             self._tournament_fn, jit_compile=jit_compile, autograph=False,
             input_signature=[tf.TensorSpec([tournament_size, *path_shape], tf.int32),
                              tf.TensorSpec([None, None], tf.int32)])
-        self._evaluate = tf.function(
-            self._evaluate_fn, autograph=False,
-            input_signature=[tf.TensorSpec(path_shape, tf.int32),
-                             tf.TensorSpec([None, *model.example_shape], tf.float32),
-                             tf.TensorSpec([None], tf.int32)])
+        self.evaluator = Evaluator(model, task)
 
     # -- compiled pieces -------------------------------------------------------------
 
@@ -212,12 +240,6 @@ class TaskTrainer:
             value = tf.gather(value, first_index(indices))
             variable.scatter_nd_update(indices[:, None], value)
 
-    def _evaluate_fn(self, path, x, y):
-        params = [tf.convert_to_tensor(v) for v in self.params]
-        logits = self.model.apply(params, x, path, self.task)
-        hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), y)
-        return tf.reduce_sum(tf.cast(hits, tf.int32))
-
     # -- public API ------------------------------------------------------------------
 
     def run_tournament(self, paths, batch_indices):
@@ -231,16 +253,11 @@ class TaskTrainer:
 
     def evaluate(self, path, x, y, batch_size: int = 4096) -> float:
         """Accuracy of pathway `path` on `(x, y)` with the current weights."""
-        path = tf.constant(path, tf.int32)
-        correct = 0
-        for start in range(0, len(x), batch_size):
-            correct += int(self._evaluate(path, x[start:start + batch_size],
-                                          y[start:start + batch_size]))
-        return correct / len(x)
+        return self.evaluator.evaluate(path, x, y, batch_size)
 
     def tracing_counts(self) -> dict:
         return {"tournament": self._tournament.experimental_get_tracing_count(),
-                "evaluate": self._evaluate.experimental_get_tracing_count()}
+                "evaluate": self.evaluator.tracing_count()}
 
 
 class ParallelTaskTrainer(TaskTrainer):

@@ -9,9 +9,9 @@ import pytest
 
 from pathnet_tf import data as data_lib
 from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-from pathnet_tf.experiment import run_transfer
 from pathnet_tf.genetic import active_mask, random_genotype
 from pathnet_tf.model import PathNet
+from pathnet_tf.run import run_sequence
 
 L, M, N = 2, 4, 2
 
@@ -45,18 +45,22 @@ def module_values(model):
 
 
 def run(tmp_path, config, tasks):
-    """Runs the two tasks; returns (results, model, {label: values when it ended}, initial)."""
+    """Runs the tasks; returns (results, model, {label: values when it started},
+    {label: values when it ended}, initial values)."""
     keras.utils.set_random_seed(config.seed)
     model = PathNet(data_lib.IMAGE_SIZE, L, M, N, config.pathnet.units)
     initial = module_values(model)
-    ended = {}
+    started, ended = {}, {}
+
+    def on_task_start(label, model):
+        started[label] = module_values(model)
 
     def on_task_end(label, model, result):
         ended[label] = module_values(model)
 
-    results = run_transfer(config, model, tasks, tmp_path, log=lambda _: None,
-                           on_task_end=on_task_end)
-    return results, model, ended, initial
+    results = run_sequence(config, model, tasks, tmp_path, log=lambda _: None,
+                           on_task_start=on_task_start, on_task_end=on_task_end)
+    return results, model, started, ended, initial
 
 
 def fixed_path(config):
@@ -66,19 +70,24 @@ def fixed_path(config):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_pathnet_freezes_task_a_path_reinitialises_the_rest_new_head(mnist, tmp_path, optimizer):
     config = make_config(optimizer=optimizer)
-    results, model, ended, _ = run(tmp_path, config, make_tasks(mnist))
-    assert list(ended) == ["A", "B"]
+    results, model, started, ended, _ = run(tmp_path, config, make_tasks(mnist))
+    assert list(started) == list(ended) == ["A", "B"]
     best_a = np.asarray(results["task_a"]["best_path"])
     (after_a, heads_a), (final, heads_final) = ended["A"], module_values(model)
+    start_b, _ = started["B"]
     on_a = active_mask(best_a, M)
     np.testing.assert_array_equal(model.frozen.numpy() > 0.5, on_a)
     for layer in range(L):
         for module in range(M):
             kernel_a, kernel_end = after_a[layer][0][module], final[layer][0][module]
             if on_a[layer, module]:  # frozen: bit for bit what task A left
-                np.testing.assert_array_equal(kernel_end, kernel_a)
-                np.testing.assert_array_equal(final[layer][1][module], after_a[layer][1][module])
-            else:  # re-initialised after A (and perhaps trained by B)
+                for values in (start_b, final):
+                    np.testing.assert_array_equal(values[layer][0][module], kernel_a)
+                    np.testing.assert_array_equal(values[layer][1][module],
+                                                  after_a[layer][1][module])
+            else:  # re-initialised before B starts (fresh kernel, zero bias)
+                assert not np.array_equal(start_b[layer][0][module], kernel_a), (layer, module)
+                np.testing.assert_array_equal(start_b[layer][1][module], 0.0)
                 assert not np.array_equal(kernel_end, kernel_a), (layer, module)
     # Task B has a head of its own; task A's head is never touched by B.
     assert len(heads_a) == 1 and len(heads_final) == 2
@@ -91,8 +100,11 @@ def test_pathnet_freezes_task_a_path_reinitialises_the_rest_new_head(mnist, tmp_
 
 def test_finetune_changes_nothing_between_tasks_but_the_head(mnist, tmp_path):
     config = make_config(mode="finetune", optimizer="adam")
-    results, model, ended, _ = run(tmp_path, config, make_tasks(mnist))
+    results, model, started, ended, _ = run(tmp_path, config, make_tasks(mnist))
     path = fixed_path(config)
+    for layer in range(L):  # task B starts from exactly what task A left
+        for got, want in zip(started["B"][0][layer], ended["A"][0][layer]):
+            np.testing.assert_array_equal(got, want)
     assert results["task_a"]["best_path"] == results["task_b"]["best_path"] == path.tolist()
     assert not model.frozen.numpy().any()
     (after_a, heads_a), (final, heads_final) = ended["A"], module_values(model)
@@ -112,8 +124,8 @@ def test_finetune_changes_nothing_between_tasks_but_the_head(mnist, tmp_path):
 
 def test_independent_never_trains_task_a(mnist, tmp_path):
     config = make_config(mode="independent", optimizer="adam")
-    first, model, ended, initial = run(tmp_path / "a", config, make_tasks(mnist))
-    assert list(ended) == ["B"] and first["task_a"] is None
+    first, model, started, ended, initial = run(tmp_path / "a", config, make_tasks(mnist))
+    assert list(started) == list(ended) == ["B"] and first["task_a"] is None
     assert len(model.readouts) == 1  # only task B's head exists
     path = fixed_path(config)
     final, _ = module_values(model)
@@ -124,8 +136,9 @@ def test_independent_never_trains_task_a(mnist, tmp_path):
     # Task B's run does not depend on task A at all: another task A, the same results.
     tasks = make_tasks(mnist)
     other_a = make_tasks(mnist, pairs=("4,5",), seed=9)[0]
-    second, _, _, _ = run(tmp_path / "b", config, [other_a, tasks[1]])
+    second, *_ = run(tmp_path / "b", config, [other_a, tasks[1]])
     for results in (first, second):
         results.pop("wall_seconds")
         results["task_b"].pop("wall_seconds")
+        results.pop("tasks")  # the same two entries as task_a / task_b
     assert first == second

@@ -1,0 +1,399 @@
+"""A run's state as objects: `TaskRun` (one task's evolution) and `run_sequence`
+(tasks learned in order, with checkpoints, TensorBoard and results.json).
+
+A task is any object with `name`, `train_x`, `train_y`, `test_x`, `test_y` (NumPy
+arrays; inputs `[n, ...] float32`, labels `[n] int32`) and optionally `num_classes`
+(default: the largest label + 1) and `info` (a dict copied into the task's results,
+e.g. the digits). What happens between tasks is the mode's (`modes.py`).
+
+Everything a run needs to continue is in `Sequence.state()`: the model's variables,
+the random generator, the finished tasks' results and the current `TaskRun.state()`.
+A checkpoint is that state, written whole (`checkpoint.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from pathnet_tf import checkpoint, modes
+from pathnet_tf.atomic_io import write_json
+from pathnet_tf.genetic import FixedPath, Tournament, active_mask, overlap, random_genotype
+from pathnet_tf.optimizers import make_optimizer
+from pathnet_tf.summaries import Summaries
+from pathnet_tf.training import (
+    BatchSampler,
+    Evaluator,
+    EvolveResult,
+    ParallelTaskTrainer,
+    RepeatedTrainer,
+    TaskTrainer,
+    evolve,
+)
+
+
+def num_classes(task) -> int:
+    given = getattr(task, "num_classes", None)
+    return int(given) if given else int(max(task.train_y.max(), task.test_y.max())) + 1
+
+
+def task_label(index: int, count: int) -> str:
+    """"A", "B", ... for the tasks of a sequence (numbers past 26 tasks)."""
+    return chr(ord("A") + index) if count <= 26 else str(index + 1)
+
+
+class TaskRun:
+    """One task's whole evolution: its readout head (added to `model` now), a fresh
+    optimizer and trainer, its population (`Tournament`) or fixed path (`FixedPath`,
+    the controls), its batch sampler and its `EvolveResult` so far.
+
+    `rng` is the run's generator for the genetic algorithm and the batches (shared by
+    the tasks of a sequence, saved by the sequence). `fixed_path`: `[L, N]` for the
+    controls, whose "generation" is B×T steps on that path (`RepeatedTrainer`)."""
+
+    def __init__(self, model, task_data, config, rng: np.random.Generator, label: str,
+                 fixed_path=None):
+        evo, net = config.evolution, config.pathnet
+        self.model, self.task_data, self.config, self.label = model, task_data, config, label
+        self.head = model.add_task(num_classes(task_data))
+        optimizer = make_optimizer(evo.optimizer, evo.effective_learning_rate)
+        x, y = task_data.train_x, task_data.train_y
+        if fixed_path is not None:
+            self.trainer = RepeatedTrainer(
+                TaskTrainer(model, self.head, x, y, optimizer, tournament_size=1,
+                            jit_compile=evo.jit_compile),
+                repeats=evo.tournament_size)
+            self.tournament = FixedPath(fixed_path, net.num_modules)
+        else:
+            if evo.parallel:
+                self.trainer = ParallelTaskTrainer(
+                    model, self.head, x, y, optimizer, tournament_size=evo.tournament_size,
+                    jit_compile=evo.jit_compile, tournaments=evo.parallel)
+            else:
+                self.trainer = TaskTrainer(model, self.head, x, y, optimizer,
+                                           tournament_size=evo.tournament_size,
+                                           jit_compile=evo.jit_compile)
+            self.tournament = Tournament(
+                evo.population_size, net.num_layers, net.num_modules, net.num_active, rng,
+                tournament_size=evo.tournament_size, mutation_rate=evo.mutation_rate,
+                boundary=evo.mutation_boundary)
+        self.sampler = BatchSampler(len(x), rng)
+        self.steps = evo.steps_per_candidate * (1 if fixed_path is None else evo.tournament_size)
+        self.result = EvolveResult(generations=0, solved=False, best_fitness=-1.0,
+                                   best_path=None, fitness_history=[], wall_seconds=0.0)
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.label}_{self.task_data.name}"
+
+    def evolve(self, summaries: Summaries, log: Callable[[str], None],
+               checkpoint_every: int = 0, on_checkpoint: Callable | None = None) -> EvolveResult:
+        """Evolves the task from where `result` left off until it is solved or out of
+        generations. `on_checkpoint()` is called every `checkpoint_every` generations,
+        with `result` up to date."""
+        config, net = self.config, self.config.pathnet
+        start, first = time.perf_counter(), self.result.generations
+
+        def on_generation(generation, paths, fitness, winner, best_fitness, best_path):
+            summaries.generation(self.prefix, generation, fitness, winner, best_fitness,
+                                 self.tournament.module_usage, best_path, net.num_modules)
+            summaries.histograms(self.prefix, generation, self.model)
+            if generation % config.log_every == 0:
+                rate = (generation - first) / (time.perf_counter() - start)
+                log(f"task {self.label} ({self.task_data.name}) generation {generation}: "
+                    f"winner fitness {fitness[winner]:.4f}, best {best_fitness:.4f} "
+                    f"({rate:.1f} generations/s)")
+
+        def checkpointed(state: EvolveResult):
+            self.result = state
+            on_checkpoint()
+
+        evo = config.evolution
+        self.result = evolve(
+            self.trainer, self.tournament, self.sampler, steps_per_candidate=self.steps,
+            batch_size=evo.batch_size, threshold=evo.threshold,
+            max_generations=evo.max_generations, on_generation=on_generation,
+            state=self.result, checkpoint_every=checkpoint_every if on_checkpoint else 0,
+            on_checkpoint=checkpointed)
+        status = "solved" if self.result.solved else "NOT solved"
+        log(f"task {self.label} ({self.task_data.name}) {status} after "
+            f"{self.result.generations} generations: best fitness "
+            f"{self.result.best_fitness:.4f} ({self.result.wall_seconds:.1f} s)")
+        return self.result
+
+    def results(self) -> dict:
+        """The task's part of results.json."""
+        task, result, trainer = self.task_data, self.result, self.trainer
+        return {
+            "name": task.name,
+            **getattr(task, "info", {}),
+            "generations": result.generations,
+            "solved": result.solved,
+            "best_fitness": result.best_fitness,
+            "test_accuracy": trainer.evaluate(result.best_path, task.test_x, task.test_y),
+            "best_path": result.best_path.tolist(),
+            "fitness_history": result.fitness_history,
+            "wall_seconds": result.wall_seconds,
+            "tracing_counts": trainer.tracing_counts(),
+            "nonfinite_candidates": int(trainer.nonfinite.numpy()),
+        }
+
+    # -- state -----------------------------------------------------------------------
+
+    def state(self) -> tuple[dict, dict]:
+        """Everything of this task a run needs to continue but the model's variables:
+        `(arrays, header)`, NumPy arrays and JSON."""
+        trainer, result = self.trainer, self.result
+        arrays = {f"slots/{i}/{k}": variable.numpy()
+                  for i, slot in enumerate(trainer.slots) for k, variable in enumerate(slot)}
+        arrays["trainer/step"] = trainer.step.numpy()
+        arrays["trainer/learning_rate"] = trainer.optimizer.learning_rate.numpy()
+        arrays["trainer/nonfinite"] = trainer.nonfinite.numpy()
+        arrays["population"] = self.tournament.population
+        arrays["sampler/order"] = self.sampler.order
+        header = {
+            "sampler_position": self.sampler.position,
+            "evolve": {"generations": result.generations, "solved": result.solved,
+                       "best_fitness": result.best_fitness,
+                       "best_path": None if result.best_path is None
+                       else result.best_path.tolist(),
+                       "fitness_history": result.fitness_history,
+                       "wall_seconds": result.wall_seconds},
+        }
+        return arrays, header
+
+    def load_state(self, arrays: dict, header: dict) -> None:
+        """The inverse of `state()`."""
+        trainer = self.trainer
+        for i, slot in enumerate(trainer.slots):
+            for k, variable in enumerate(slot):
+                variable.assign(arrays[f"slots/{i}/{k}"])
+        trainer.step.assign(arrays["trainer/step"])
+        trainer.optimizer.learning_rate.assign(arrays["trainer/learning_rate"])
+        trainer.nonfinite.assign(arrays["trainer/nonfinite"])
+        self.tournament.population[...] = arrays["population"]
+        self.sampler.order = arrays["sampler/order"]
+        self.sampler.position = header["sampler_position"]
+        evolved = header["evolve"]
+        self.result = EvolveResult(
+            generations=evolved["generations"], solved=evolved["solved"],
+            best_fitness=evolved["best_fitness"],
+            best_path=None if evolved["best_path"] is None
+            else np.asarray(evolved["best_path"], np.int32),
+            fitness_history=evolved["fitness_history"], wall_seconds=evolved["wall_seconds"])
+
+
+class Sequence:
+    """Tasks learned in order on one model (`run_sequence` drives it): the mode, the
+    random generator, the finished tasks' results, and the current `TaskRun`."""
+
+    def __init__(self, config, model, tasks):
+        if not tasks:
+            raise ValueError("tasks must hold at least one task")
+        self.config, self.model, self.tasks = config, model, list(tasks)
+        self.mode = modes.get(getattr(config, "mode", "pathnet"))
+        self.rng = np.random.default_rng([config.seed, 1])  # the GA's, apart from the data's
+        net = config.pathnet
+        # The controls' one path, drawn before anything else (a resumed run draws it alike).
+        self.fixed_path = (None if self.mode.population else random_genotype(
+            np.random.default_rng([config.seed, 2]), net.num_layers, net.num_modules,
+            net.num_active))
+        self.index = 0  # the task being learned; len(tasks) when done
+        self.finished: list[dict | None] = []  # results of the tasks before `index`
+        self.reused: list[int | None] = []  # modules of each best path frozen before it
+        self.frozen: list[int] = []  # modules frozen after each task
+        self.current: TaskRun | None = None
+        self.elapsed = 0.0
+
+    def trained(self, index: int) -> bool:
+        return index == len(self.tasks) - 1 or self.mode.train_earlier
+
+    def start_task(self) -> TaskRun:
+        self.current = TaskRun(self.model, self.tasks[self.index], self.config, self.rng,
+                               task_label(self.index, len(self.tasks)), self.fixed_path)
+        return self.current
+
+    def finish_task(self) -> None:
+        """Records the current task's results and applies the mode between tasks."""
+        run, net = self.current, self.config.pathnet
+        self.finished.append(run.results())
+        frozen = self.model.frozen.numpy() > 0.5
+        path_mask = active_mask(run.result.best_path, net.num_modules)
+        self.reused.append(int((frozen & path_mask).sum()) if self.mode.population else None)
+        if self.index < len(self.tasks) - 1:
+            self.mode.between(self.model, run.result.best_path)
+        self.frozen.append(int((self.model.frozen.numpy() > 0.5).sum()))
+        self.current = None
+        self.index += 1
+        self.skip_untrained()
+
+    def skip_untrained(self) -> None:
+        while self.index < len(self.tasks) and not self.trained(self.index):
+            self.finished.append(None)
+            self.reused.append(None)
+            self.frozen.append(int((self.model.frozen.numpy() > 0.5).sum()))
+            self.index += 1
+
+    # -- state -----------------------------------------------------------------------
+
+    def state(self) -> tuple[dict, dict]:
+        arrays = {f"model/{i}": v.numpy() for i, v in enumerate(self.model.variables)}
+        header = {"config": self.config.to_dict(), "phase": self.index,
+                  "variables": [v.path for v in self.model.variables],
+                  "rng": self.rng.bit_generator.state, "finished": self.finished,
+                  "reused": self.reused, "frozen": self.frozen, "elapsed": self.elapsed}
+        if self.current is not None:
+            task_arrays, task_header = self.current.state()
+            arrays.update({f"task/{name}": value for name, value in task_arrays.items()})
+            header["task"] = task_header
+        return arrays, header
+
+    def load_state(self, arrays: dict, header: dict, path) -> None:
+        """Continues from a checkpoint: re-adds the finished tasks' heads, starts the
+        current task, then loads every variable and counter."""
+        self.index, self.finished = header["phase"], header["finished"]
+        self.reused, self.frozen, self.elapsed = header["reused"], header["frozen"], header["elapsed"]
+        for index in range(self.index):
+            if self.trained(index):
+                self.model.add_task(num_classes(self.tasks[index]))  # weights below
+        if self.index < len(self.tasks):
+            self.start_task()
+        names = [v.path for v in self.model.variables]
+        if names != header["variables"]:
+            raise checkpoint.CheckpointError(
+                f"checkpoint {str(path)!r} holds variables {header['variables']}, "
+                f"this model has {names}")
+        for i, variable in enumerate(self.model.variables):
+            variable.assign(arrays[f"model/{i}"])
+        if self.current is not None:
+            prefix = "task/"
+            self.current.load_state({name[len(prefix):]: value for name, value in arrays.items()
+                                     if name.startswith(prefix)}, header["task"])
+        self.rng.bit_generator.state = header["rng"]
+
+    def evaluate_all(self) -> list:
+        """Each trained task's best path on its own test split, now (at the end)."""
+        accuracies = []
+        head = 0
+        for task, results in zip(self.tasks, self.finished):
+            if results is None:
+                accuracies.append(None)
+                continue
+            evaluator = Evaluator(self.model, head)
+            accuracies.append(evaluator.evaluate(np.asarray(results["best_path"], np.int32),
+                                                 task.test_x, task.test_y))
+            head += 1
+        return accuracies
+
+    def results(self, wall_seconds: float) -> dict:
+        """results.json: the `tasks` list and, for two tasks, `task_a` / `task_b` /
+        `overlap` as the report reads them."""
+        results = {"mode": self.mode.name, "seed": self.config.seed}
+        if len(self.tasks) == 2:
+            task_a, task_b = self.finished
+            results.update({"task_a": task_a, "task_b": task_b, "overlap": (
+                overlap(np.asarray(task_a["best_path"]), np.asarray(task_b["best_path"]),
+                        self.config.pathnet.num_modules) if self.mode.name == "pathnet"
+                else None)})
+        results.update({"tasks": self.finished, "final_test_accuracy": self.evaluate_all(),
+                        "reused_frozen_modules": self.reused, "frozen_modules": self.frozen,
+                        "wall_seconds": wall_seconds})
+        return results
+
+
+def _load_checkpoint(path, config):
+    """The checkpoint at `path` if it exists and fits `config`, else None / an error."""
+    if not path.exists():
+        return None
+    arrays, header = checkpoint.load(path)
+    current = json.loads(json.dumps(config.to_dict()))
+    if header.get("config") != current:
+        saved = header.get("config") or {}
+        differing = sorted(key for key in set(saved) | set(current)
+                           if saved.get(key) != current.get(key))
+        raise checkpoint.CheckpointError(
+            f"checkpoint {str(path)!r} was written by a run with other settings "
+            f"(differing: {', '.join(differing)}); use another workdir, or --noresume to "
+            "start this one afresh")
+    return arrays, header
+
+
+def _summary_line(sequence: Sequence, results: dict, workdir) -> str:
+    parts = [f"task {task_label(i, len(sequence.tasks))} {r['name']}: {r['generations']} "
+             f"generations, test accuracy {r['test_accuracy']:.4f}"
+             for i, r in enumerate(sequence.finished) if r is not None]
+    tail = "" if results.get("overlap") is None else f"; overlap {results['overlap']} modules"
+    return (f"{sequence.mode.name}: {'; '.join(parts)}{tail}; results in "
+            f"{pathlib.Path(workdir) / 'results.json'}")
+
+
+def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = print,
+                 start: float | None = None, resume: bool = True, checkpoint_every: int = 25,
+                 on_task_start: Callable | None = None,
+                 on_task_end: Callable | None = None) -> dict:
+    """Learns `tasks` in order on `model` (a fresh `PathNet` with no heads) as the mode
+    says (`config.mode`, `modes.py`); for PathNet: evolve each task, freeze its best
+    path, re-initialise every other module; the next task gets a new head, a fresh
+    optimizer and a fresh population. Writes `config.json`, TensorBoard events in
+    `tb/`, a checkpoint every `checkpoint_every` generations in `ckpt/` and
+    `results.json` (atomically) into `workdir`; returns the results.
+
+    With `resume`, a checkpoint already in `workdir` (of a run with the same config)
+    is continued from, and says so; the results equal an uninterrupted run's (timings
+    aside). `config` has `pathnet`, `evolution`, `mode`, `seed`, `summary_every`,
+    `image_every`, `histogram_every`, `log_every` and `to_dict()`.
+    Observers: `on_task_start(label, model)` once a task's head and population exist
+    (after the mode's step between tasks), `on_task_end(label, model, result)` when its
+    evolution ends (before that step); neither is called for a task a resumed run had
+    finished before.
+    """
+    start = time.perf_counter() if start is None else start
+    workdir = pathlib.Path(workdir)
+    path = workdir / "ckpt" / "checkpoint.npz"
+    loaded = _load_checkpoint(path, config) if resume else None
+    if loaded is not None and loaded[1]["phase"] == "done":
+        log(f"run in {workdir} is already complete; results in {workdir / 'results.json'}")
+        return json.loads((workdir / "results.json").read_text())
+    sequence = Sequence(config, model, tasks)
+    if loaded is None:
+        shutil.rmtree(workdir / "tb", ignore_errors=True)  # a fresh run: no stale events
+        shutil.rmtree(workdir / "ckpt", ignore_errors=True)
+        (workdir / "results.json").unlink(missing_ok=True)
+        write_json(workdir / "config.json", config.to_dict())
+        sequence.skip_untrained()
+    else:
+        sequence.load_state(*loaded, path)
+        where = ("" if sequence.current is None else
+                 f"task {sequence.current.label}, generation {sequence.current.result.generations}")
+        log(f"resuming from {path}: {where}")
+    start -= sequence.elapsed
+    summaries = Summaries(workdir / "tb", config.summary_every, config.image_every,
+                          config.histogram_every)
+
+    def save():
+        sequence.elapsed = time.perf_counter() - start
+        checkpoint.save(path, *sequence.state())
+
+    try:
+        while sequence.index < len(sequence.tasks):
+            run = sequence.current
+            if run is None:
+                run = sequence.start_task()
+                if on_task_start is not None:
+                    on_task_start(run.label, model)
+            result = run.evolve(summaries, log, checkpoint_every, save)
+            if on_task_end is not None:
+                on_task_end(run.label, model, result)
+            sequence.finish_task()
+    finally:
+        summaries.close()
+    results = sequence.results(time.perf_counter() - start)
+    write_json(workdir / "results.json", results)
+    checkpoint.save(path, {}, {"config": config.to_dict(), "phase": "done"})
+    log(_summary_line(sequence, results, workdir))
+    return results
