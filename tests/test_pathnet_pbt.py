@@ -1,4 +1,4 @@
-"""Tests for PBT of PathNet's hyperparameters (pathnet_tf.pathnet_pbt, pathnet_pbt.py).
+"""Tests for PBT of PathNet's hyperparameters (pathnet_tf.pbt.pathnet, pathnet_pbt.py).
 
 Tiny shapes (L, M, N = 2, 4, 2; GA population 4; T = 3 steps of 8 examples), no XLA.
 """
@@ -15,8 +15,8 @@ import pytest
 
 from pathnet_tf import atomic_io
 from pathnet_tf.config import EvolutionConfig, PathNetConfig
-from pathnet_tf.pathnet_pbt import PathNetMember, PathNetPBTConfig, exploit
-from pathnet_tf.pbt import Decision
+from pathnet_tf.pbt.decisions import Decision
+from pathnet_tf.pbt.pathnet import PathNetMember, PathNetPBTConfig, exploit
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY = PathNetPBTConfig(

@@ -23,7 +23,7 @@ import pathlib
 from collections.abc import Mapping
 from typing import Any
 
-from pathnet_tf.pbt import Hyperparameter, PBTConfig
+from pathnet_tf.pbt.decisions import Hyperparameter, PBTConfig
 
 MODELS = ("fc", "conv")
 HYPERPARAMETER_NAMES = ("learning_rate", "keep_prob")

@@ -46,7 +46,7 @@ from pathnet_tf.config import EvolutionConfig, PathNetConfig
 from pathnet_tf.genetic import Tournament, default_mutation_rate
 from pathnet_tf.model import PathNet
 from pathnet_tf.optimizers import make_optimizer
-from pathnet_tf.pbt import PBT, Decision, Hyperparameter, PBTConfig
+from pathnet_tf.pbt.decisions import PBT, Decision, Hyperparameter, PBTConfig
 from pathnet_tf.training import BatchSampler, TaskTrainer, evolve
 from pathnet_tf.workdir import prepare_workdir
 
