@@ -62,9 +62,10 @@ ADAM = dataclasses.replace(TINY, evolution=dataclasses.replace(TINY.evolution,
                                                                optimizer="adam"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def members():
-    """Three Adam members (Adam: there are slots to copy), traced once each."""
+    """Three fresh Adam members (Adam: there are slots to copy), built for each test:
+    the tests train and exploit them, so none may see another's changes."""
     x, y = tiny_data()
     return [PathNetMember(ADAM, x, y, {"learning_rate": lr, "mutation_rate": mr},
                           np.random.default_rng(seed))
