@@ -21,7 +21,7 @@ from absl import app, flags
 
 from pathnet_tf.config import EvolutionConfig, PathNetConfig
 from pathnet_tf.data import DataError, load_mnist
-from pathnet_tf.pbt import Hyperparameter, PBTConfig
+from pathnet_tf.pbt.decisions import Hyperparameter, PBTConfig
 from pathnet_tf.workdir import WorkdirError, prepare_workdir
 
 _NET, _EVO = PathNetConfig(), EvolutionConfig()
@@ -75,7 +75,7 @@ def _pair(name):
 
 
 def config_from_flags():
-    from pathnet_tf.pathnet_pbt import PathNetPBTConfig
+    from pathnet_tf.pbt.pathnet import PathNetPBTConfig
 
     low, high = _pair("learning_rate_prior")
     learning_rate = Hyperparameter("learning_rate", low, high, prior="log_uniform",
@@ -108,9 +108,7 @@ def main(argv):
         config = config_from_flags()
         mnist = load_mnist(config.data_dir)
         workdir = prepare_workdir(FLAGS.workdir)
-        if FLAGS.threads <= 0:
-            raise ValueError(f"threads ({FLAGS.threads}) must be a positive integer")
-        from pathnet_tf import pathnet_pbt
+        from pathnet_tf.pbt import pathnet as pathnet_pbt
         from pathnet_tf.training import set_threads
 
         set_threads(FLAGS.threads)

@@ -24,7 +24,7 @@ import pathlib
 import sys
 
 from pathnet_tf.data import DataError
-from pathnet_tf.pbt_config import ConfigError, load_config, parse_config
+from pathnet_tf.pbt.config import ConfigError, load_config, parse_config
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -98,12 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # TensorFlow only once the config is known to be good: a bad one fails fast.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from pathnet_tf import pbt_training
+    from pathnet_tf.pbt import runner
 
     try:
         if args.mode == "train" and args.backend == "ray":
             try:
-                from pathnet_tf import pbt_ray
+                from pathnet_tf.pbt import ray_backend
             except ModuleNotFoundError as error:
                 print(
                     f"pbt_mnist.py: error: --backend=ray needs Ray Tune ({error}); "
@@ -111,14 +111,14 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 2
-            results = pbt_ray.run(
+            results = ray_backend.run(
                 config,
                 workdir,
                 num_cpus=args.ray_num_cpus,
                 cpus_per_trial=args.ray_cpus_per_trial,
             )
         elif args.mode == "train":
-            results = pbt_training.run(config, workdir)
+            results = runner.run(config, workdir)
         if args.mode == "train":
             summary = {
                 key: results[key]
@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             }
         else:
-            summary = pbt_training.evaluate_checkpoint(workdir, data_dir=config.data_dir)
-    except (ConfigError, DataError, pbt_training.CheckpointError) as error:
+            summary = runner.evaluate_checkpoint(workdir, data_dir=config.data_dir)
+    except (ConfigError, DataError, runner.CheckpointError) as error:
         print(f"pbt_mnist.py: error: {error}", file=sys.stderr)
         return 2
     line = {"mode": args.mode, "workdir": str(workdir), **summary}

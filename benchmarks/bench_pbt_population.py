@@ -41,7 +41,8 @@ def measure(kind: str, steps: int) -> dict:
     import numpy as np
 
     from pathnet_tf.data import load_mnist
-    from pathnet_tf.pbt_training import Population, epoch_batches, split_mnist
+    from pathnet_tf.pbt.data import epoch_batches, split_mnist
+    from pathnet_tf.pbt.population import Population
 
     splits = split_mnist(load_mnist(), validation_size=5000)
     images, labels = splits.train_images, splits.train_labels

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
-from pathnet_tf.pbt_config import load_config  # noqa: E402
+from pathnet_tf.pbt.config import load_config  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 FLAGS = flags.FLAGS
@@ -67,8 +67,8 @@ def main(argv):
     random_config = dataclasses.replace(pbt_config, pbt=None)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    from pathnet_tf import pbt_training
     from pathnet_tf.data import load_mnist
+    from pathnet_tf.pbt import runner
 
     mnist = load_mnist(config.data_dir)
     workdir = pathlib.Path(FLAGS.workdir)
@@ -83,7 +83,7 @@ def main(argv):
     }
     for name, run_config in (("pbt", pbt_config), ("random_search", random_config)):
         folder = "random" if name == "random_search" else name
-        results = pbt_training.run(run_config, workdir / folder, mnist=mnist)
+        results = runner.run(run_config, workdir / folder, mnist=mnist)
         line[name] = _summary(results)
     print(json.dumps(line), flush=True)
 

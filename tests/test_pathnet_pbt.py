@@ -1,4 +1,4 @@
-"""Tests for PBT of PathNet's hyperparameters (pathnet_tf.pathnet_pbt, pathnet_pbt.py).
+"""Tests for PBT of PathNet's hyperparameters (pathnet_tf.pbt.pathnet, pathnet_pbt.py).
 
 Tiny shapes (L, M, N = 2, 4, 2; GA population 4; T = 3 steps of 8 examples), no XLA.
 """
@@ -15,8 +15,8 @@ import pytest
 
 from pathnet_tf import atomic_io
 from pathnet_tf.config import EvolutionConfig, PathNetConfig
-from pathnet_tf.pathnet_pbt import PathNetMember, PathNetPBTConfig, exploit
-from pathnet_tf.pbt import Decision
+from pathnet_tf.pbt.decisions import Decision
+from pathnet_tf.pbt.pathnet import PathNetMember, PathNetPBTConfig, exploit
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY = PathNetPBTConfig(
@@ -62,9 +62,10 @@ ADAM = dataclasses.replace(TINY, evolution=dataclasses.replace(TINY.evolution,
                                                                optimizer="adam"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def members():
-    """Three Adam members (Adam: there are slots to copy), traced once each."""
+    """Three fresh Adam members (Adam: there are slots to copy), built for each test:
+    the tests train and exploit them, so none may see another's changes."""
     x, y = tiny_data()
     return [PathNetMember(ADAM, x, y, {"learning_rate": lr, "mutation_rate": mr},
                           np.random.default_rng(seed))

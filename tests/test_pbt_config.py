@@ -1,4 +1,4 @@
-"""Tests for pathnet_tf.pbt_config: the shipped JSON configs and their validation."""
+"""Tests for pathnet_tf.pbt.config: the shipped JSON configs and their validation."""
 
 import copy
 import json
@@ -6,8 +6,8 @@ import pathlib
 
 import pytest
 
-from pathnet_tf.pbt import Hyperparameter, PBTConfig
-from pathnet_tf.pbt_config import ConfigError, load_config, parse_config
+from pathnet_tf.pbt.config import ConfigError, load_config, parse_config
+from pathnet_tf.pbt.decisions import Hyperparameter, PBTConfig
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "config"
 SHIPPED = ("fc", "conv", "fc_PBT", "conv_PBT", "tiny_PBT")

@@ -1,4 +1,5 @@
-"""Tests for the Ray Tune backend of pbt_mnist.py (pathnet_tf.pbt_ray).
+"""Tests for the Ray Tune backend of pbt_mnist.py (pathnet_tf.pbt.ray_backend,
+ray_member, ray_history).
 
 One run of a tiny PBT config on a local Ray instance (2 CPUs, one trial at a time),
 then checks of its outputs: the default backend's files, Ray's perturbation log,
@@ -16,9 +17,10 @@ import pytest
 pytest.importorskip("ray", reason="the Ray backend is optional: pip install -e .[ray]")
 
 import pbt_mnist  # noqa: E402
-from pathnet_tf import atomic_io, pbt_ray  # noqa: E402
-from pathnet_tf.pbt import Hyperparameter  # noqa: E402
-from pathnet_tf.pbt_config import parse_config  # noqa: E402
+from pathnet_tf import atomic_io  # noqa: E402
+from pathnet_tf.pbt import ray_backend, ray_history, ray_member  # noqa: E402
+from pathnet_tf.pbt.config import parse_config  # noqa: E402
+from pathnet_tf.pbt.decisions import Hyperparameter  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 WORKERS, ROUNDS, TRAIN, BATCH = 4, 3, 1000, 200
@@ -79,11 +81,11 @@ def test_ray_backend_writes_the_default_backends_outputs(ray_run):
 
     # The same initial population as the default backend (same seed, same draws).
     first = {int(r["worker"]): r for r in history if int(r["round"]) == 1}
-    from pathnet_tf import pbt_training
+    from pathnet_tf.pbt import runner
 
     run_config = parse_config(json.loads(config.read_text()))
     pbt_seed, _ = np.random.SeedSequence(run_config.seed).spawn(2)
-    initial, _ = pbt_training.initial_hyperparameters(
+    initial, _ = runner.initial_hyperparameters(
         run_config, np.random.default_rng(pbt_seed)
     )
     for worker in range(WORKERS):
@@ -108,7 +110,7 @@ def test_ray_copies_match_its_log_and_carry_adam_state(ray_run):
         if r["copied_from"] != ""
     )
     # One copy (bottom 25 % of 4) after each round but the last, as Ray logged them.
-    logged = pbt_ray.read_perturbations(workdir / "ray" / "pbt")
+    logged = ray_history.read_perturbations(workdir / "ray" / "pbt")
     assert copies == sorted((p["round"], p["worker"], p["copied_from"]) for p in logged)
     assert [c[0] for c in copies] == list(range(1, ROUNDS))
     for round_index, worker, parent in copies:
@@ -143,7 +145,7 @@ def test_ray_copies_match_its_log_and_carry_adam_state(ray_run):
         checkpoints = sorted((workdir / trial_dirs[str(parent)]).glob("checkpoint_*"))
         by_round = {}
         for directory in checkpoints:
-            state, member = pbt_ray.read_checkpoint(directory)
+            state, member = ray_member.read_checkpoint(directory)
             by_round[member["round"]] = (state, member)
         state, member = by_round[round_index]
         assert member["worker"] == parent
@@ -161,7 +163,7 @@ def test_ray_copies_match_its_log_and_carry_adam_state(ray_run):
 
 
 def test_clip_to_bounds_keeps_ray_explore_in_range():
-    clip = pbt_ray.ClipToBounds([Hyperparameter("keep_prob", 0.5, 0.99, bounds=(0.0, 1.0))])
+    clip = ray_backend.ClipToBounds([Hyperparameter("keep_prob", 0.5, 0.99, bounds=(0.0, 1.0))])
     assert clip({"keep_prob": 1.188, "other": 3}) == {"keep_prob": 1.0, "other": 3}
     assert clip({"keep_prob": 0.4}) == {"keep_prob": 0.4}
 
@@ -179,7 +181,7 @@ def test_ray_backend_rejects_binary_tournament(tmp_path, capsys):
 
 def test_default_backend_never_imports_ray():
     code = (
-        "import sys, pbt_mnist; from pathnet_tf import pbt_training; "
+        "import sys, pbt_mnist; from pathnet_tf.pbt import runner; "
         "pbt_mnist.parse_args(['config/tiny_PBT.json']); "
         "assert 'ray' not in sys.modules, 'ray imported'"
     )

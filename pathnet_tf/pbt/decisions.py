@@ -43,7 +43,7 @@ PRIORS = ("uniform", "log_uniform")
 EXPLOITS = ("truncation", "binary_tournament")
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     """True for a real int or float (not bool), finite or not."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_)
@@ -74,7 +74,7 @@ class Hyperparameter:
             raise ValueError(f"hyperparameter name {self.name!r} must be a non-empty string.")
         for field in ("low", "high"):
             value = getattr(self, field)
-            if not _is_number(value) or not math.isfinite(value):
+            if not is_number(value) or not math.isfinite(value):
                 raise ValueError(
                     f"hyperparameter {self.name!r}: {field} {value!r} must be a finite number."
                 )
@@ -95,7 +95,7 @@ class Hyperparameter:
         if (
             isinstance(bounds, (str, bytes))
             or len(bounds) != 2
-            or not all(_is_number(b) and not math.isnan(b) for b in bounds)
+            or not all(is_number(b) and not math.isnan(b) for b in bounds)
         ):
             raise ValueError(
                 f"hyperparameter {self.name!r}: bounds {self.bounds!r} must be two "
@@ -153,7 +153,7 @@ class PBTConfig:
             raise ValueError(f"ready_steps {self.ready_steps!r} must be an integer >= 1.")
         if self.exploit not in EXPLOITS:
             raise ValueError(f"exploit {self.exploit!r} must be one of {', '.join(EXPLOITS)}.")
-        if not _is_number(self.truncation_fraction) or not (0.0 < self.truncation_fraction <= 0.5):
+        if not is_number(self.truncation_fraction) or not (0.0 < self.truncation_fraction <= 0.5):
             raise ValueError(
                 f"truncation_fraction {self.truncation_fraction!r} must be a number in (0, 0.5]."
             )
@@ -162,12 +162,12 @@ class PBTConfig:
             isinstance(factors, (str, bytes))
             or not isinstance(factors, Sequence)
             or len(factors) == 0
-            or not all(_is_number(f) and math.isfinite(f) and f > 0 for f in factors)
+            or not all(is_number(f) and math.isfinite(f) and f > 0 for f in factors)
         ):
             raise ValueError(
                 f"perturb_factors {factors!r} must be a non-empty list of finite numbers > 0."
             )
-        if not _is_number(self.resample_probability) or not (
+        if not is_number(self.resample_probability) or not (
             0.0 <= self.resample_probability <= 1.0
         ):
             raise ValueError(

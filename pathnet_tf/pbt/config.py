@@ -23,7 +23,7 @@ import pathlib
 from collections.abc import Mapping
 from typing import Any
 
-from pathnet_tf.pbt import Hyperparameter, PBTConfig
+from pathnet_tf.pbt.decisions import Hyperparameter, PBTConfig, is_number
 
 MODELS = ("fc", "conv")
 HYPERPARAMETER_NAMES = ("learning_rate", "keep_prob")
@@ -235,7 +235,7 @@ def parse_config(raw: Any, source: str = "config") -> RunConfig:
         why=f"(a worker index below population_size {population_size})",
     )
     weight_decay = raw.get("weight_decay", 1e-5)
-    if not _is_number(weight_decay) or not 0.0 <= weight_decay < math.inf:
+    if not is_number(weight_decay) or not 0.0 <= weight_decay < math.inf:
         raise fail(f"weight_decay {weight_decay!r} must be a finite number >= 0.")
     data_dir = raw.get("data_dir")
     if data_dir is not None and (not isinstance(data_dir, str) or not data_dir):
@@ -279,10 +279,6 @@ def parse_config(raw: Any, source: str = "config") -> RunConfig:
         batched=batched,
         description=description,
     )
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _check_keys(raw: Mapping, allowed: tuple[str, ...], where: str, fail) -> None:
@@ -333,7 +329,7 @@ def _hyperparameters(raw: Any, fail) -> dict[str, float | Hyperparameter]:
     for name in HYPERPARAMETER_NAMES:
         spec = raw[name]
         value_ok, value_allowed, bounds_ok, bounds_allowed = _ALLOWED[name]
-        if _is_number(spec):
+        if is_number(spec):
             if not value_ok(spec):
                 raise fail(f"hyperparameters.{name} {spec!r} must be {value_allowed}.")
             result[name] = float(spec)
@@ -386,7 +382,7 @@ def _pbt_config(raw: Any, fail) -> PBTConfig:
             raise fail(f"pbt.perturb_factors {factors!r} must be a list of numbers > 0.")
         values["perturb_factors"] = tuple(factors)
     for key in ("truncation_fraction", "resample_probability"):
-        if key in values and not _is_number(values[key]):
+        if key in values and not is_number(values[key]):
             raise fail(f"pbt.{key} {values[key]!r} must be a number.")
     try:
         return PBTConfig(**values)

@@ -44,9 +44,10 @@ from pathnet_tf import atomic_io
 from pathnet_tf import data as data_lib
 from pathnet_tf.config import EvolutionConfig, PathNetConfig
 from pathnet_tf.genetic import Tournament, default_mutation_rate
+from pathnet_tf.layers import check_positive_int
 from pathnet_tf.model import PathNet
 from pathnet_tf.optimizers import make_optimizer
-from pathnet_tf.pbt import PBT, Decision, Hyperparameter, PBTConfig
+from pathnet_tf.pbt.decisions import PBT, Decision, Hyperparameter, PBTConfig
 from pathnet_tf.training import BatchSampler, TaskTrainer, evolve
 from pathnet_tf.workdir import prepare_workdir
 
@@ -128,9 +129,7 @@ class PathNetPBTConfig:
             raise ValueError(f"noise ({self.noise!r}) must be in [0, 1]")
         for name in ("num_members", "ready_generations", "max_generations",
                      "validation_size", "log_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} ({value!r}) must be a positive integer")
+            check_positive_int(name, getattr(self, name))
         if self.num_members < 2:
             raise ValueError(f"num_members ({self.num_members}) must be >= 2 for PBT")
         if (isinstance(self.baseline_seeds, bool) or not isinstance(self.baseline_seeds, int)

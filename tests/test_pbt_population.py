@@ -1,4 +1,5 @@
-"""Tests for pathnet_tf.pbt_training and pbt_mnist.py: tiny shapes, fast.
+"""Tests for pathnet_tf.pbt's models, data, population, batched and runner modules
+and pbt_mnist.py: tiny shapes, fast.
 
 The first four tests are the four bugs of the PyTorch reference (REFERENCE.md s. 5),
 turned around: exploit copies the parent's weights; members that are not exploited
@@ -17,15 +18,11 @@ import tensorflow as tf
 import pbt_mnist
 from pathnet_tf import atomic_io
 from pathnet_tf.data import Mnist
-from pathnet_tf.pbt import PBT, Decision, Hyperparameter, PBTConfig
-from pathnet_tf.pbt_config import ConfigError
-from pathnet_tf.pbt_training import (
-    Population,
-    VariableDropout,
-    build_model,
-    epoch_batches,
-    split_mnist,
-)
+from pathnet_tf.pbt.config import ConfigError
+from pathnet_tf.pbt.data import epoch_batches, split_mnist
+from pathnet_tf.pbt.decisions import PBT, Decision, Hyperparameter, PBTConfig
+from pathnet_tf.pbt.models import VariableDropout, build_model
+from pathnet_tf.pbt.population import Population
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 HP = {"learning_rate": 1e-3, "keep_prob": 0.8}

@@ -1,4 +1,4 @@
-"""Tests for pathnet_tf.pbt: PBT exploit/explore decisions, NumPy only."""
+"""Tests for pathnet_tf.pbt.decisions: PBT exploit/explore decisions, NumPy only."""
 
 import json
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from pathnet_tf.pbt import (
+from pathnet_tf.pbt.decisions import (
     PBT,
     Decision,
     Hyperparameter,
