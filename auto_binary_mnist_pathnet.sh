@@ -27,7 +27,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SCRIPT="$ROOT/binary_mnist_pathnet.py"
 RUNS="${RUNS:-1000}"
-MODES="${MODES:-pathnet independent finetune}"
 ORDERINGS="${ORDERINGS:-1,3:1,2 1,2:1,3 4,5:6,7 6,7:4,5}"
 RESULTS_DIR="${RESULTS_DIR:-results/binary_mnist_runs}"
 EXTRA_FLAGS="${EXTRA_FLAGS:-}"
@@ -41,9 +40,7 @@ die() { echo "error: $*" >&2; exit 2; }
 
 [[ "$RUNS" =~ ^[0-9]+$ ]] || die "RUNS ($RUNS) must be a non-negative integer"
 [[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "JOBS ($JOBS) must be a positive integer"
-read -r -a modes <<< "$MODES"
 read -r -a orderings <<< "$ORDERINGS"
-((${#modes[@]})) || die "MODES is empty"
 ((${#orderings[@]})) || die "ORDERINGS is empty"
 for ordering in "${orderings[@]}"; do
   [[ "$ordering" =~ ^[0-9]+(,[0-9]+)+:[0-9]+(,[0-9]+)+$ ]] ||
@@ -54,6 +51,13 @@ for flag in $EXTRA_FLAGS; do
     die "EXTRA_FLAGS must not set $flag: this script sets it for every run"
 done
 command -v "$PYTHON" > /dev/null || die "PYTHON ($PYTHON) not found"
+# Default: every mode of the one table (pathnet_tf/modes.py; it imports no TensorFlow).
+if [[ -z "${MODES:-}" ]]; then
+  MODES="$(cd "$ROOT" && "$PYTHON" -c 'from pathnet_tf.modes import MODES; print(*MODES)')" ||
+    die "could not read the modes from pathnet_tf/modes.py"
+fi
+read -r -a modes <<< "$MODES"
+((${#modes[@]})) || die "MODES is empty"
 
 # Does binary_mnist_pathnet.py know --mode? (Its help needs no TensorFlow: fast.)
 help_text="$("$PYTHON" "$SCRIPT" --helpfull 2>&1)" || true  # absl's help exits with 1

@@ -19,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from absl import app, flags
 
+from pathnet_tf import cli
 from pathnet_tf.config import EvolutionConfig, PathNetConfig
 from pathnet_tf.data import DataError, load_mnist
 from pathnet_tf.pbt.decisions import Hyperparameter, PBTConfig
@@ -118,4 +119,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

@@ -2,7 +2,7 @@
 atomically (a temporary file in the same directory, then a rename), so a kill during
 the write leaves the previous checkpoint whole.
 
-What goes in is decided by the caller (`experiment.py`): every model variable, the
+What goes in is decided by the caller (`run.Sequence.state()`): every model variable, the
 optimizer's slots, step and learning rate, the population, the random generators'
 states, the phase and the evolve loop's counters and history.
 """
@@ -18,7 +18,7 @@ import numpy as np
 
 from pathnet_tf.atomic_io import write_atomic
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: run.Sequence.state() (any number of tasks)
 _HEADER = "__header__"
 
 

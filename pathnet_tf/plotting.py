@@ -27,8 +27,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from pathnet_tf import atomic_io
+from pathnet_tf.modes import MODES
 
-COLORS = {"pathnet": "tab:blue", "independent": "tab:gray", "finetune": "tab:orange"}
 FIRST, SECOND = "tab:gray", "tab:blue"
 PATH_A, PATH_B = "tab:blue", "tab:orange"
 
@@ -257,8 +257,9 @@ def plot_modes(summary: dict, path) -> pathlib.Path:
             means.append(mean)
             lows.append(mean - ci[0])
             highs.append(ci[1] - mean)
-        label = {"pathnet": "PathNet", "finetune": "fine-tune"}.get(mode, mode)
-        axes.bar(xs, means, width=width, color=COLORS.get(mode, f"C{k + 3}"), label=label,
+        known = MODES.get(mode)
+        axes.bar(xs, means, width=width, color=known.color if known else f"C{k + 3}",
+                 label=known.label if known else mode,
                  yerr=[lows, highs], capsize=3, error_kw={"linewidth": 1})
     axes.set_xticks(range(len(groups)),
                     [p if p != "all" else "all pairs\n(averaged)" for p in groups])

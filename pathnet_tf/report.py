@@ -42,9 +42,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from pathnet_tf import atomic_io
+from pathnet_tf.modes import MODES
 
-MODES = ("pathnet", "independent", "finetune")
-MODE_NAMES = {"pathnet": "PathNet", "independent": "independent", "finetune": "fine-tune"}
 CONFIDENCE = 0.95
 RESAMPLES = 2000
 _CHUNK = 256  # bootstrap resamples drawn at a time (bounds memory for 1000s of runs)
@@ -157,8 +156,13 @@ def read_run(path: pathlib.Path, root: pathlib.Path) -> dict:
     }
 
 
+def _mode_name(mode: str) -> str:
+    return MODES[mode].label if mode in MODES else mode
+
+
 def _mode_rank(mode: str) -> tuple:
-    return (MODES.index(mode), "") if mode in MODES else (len(MODES), mode)
+    names = list(MODES)
+    return (names.index(mode), "") if mode in names else (len(names), mode)
 
 
 def load_runs(root: str | pathlib.Path) -> tuple[list[dict], list[dict]]:
@@ -496,7 +500,7 @@ def to_markdown(summary: dict, figures: Sequence[str] = ()) -> str:
     """summary.md: the same numbers as summary.json, as tables."""
     settings = summary["settings"]
     seconds = summary["wall_seconds_mean_per_mode"]
-    per_mode = ", ".join(f"{MODE_NAMES.get(m, m)} {n}"
+    per_mode = ", ".join(f"{_mode_name(m)} {n}"
                          + (f", {seconds[m]:.0f} s each" if m in seconds else "")
                          for m, n in summary["runs_per_mode"].items())
     lines = ["# Binary MNIST: PathNet against its controls", "",
@@ -519,7 +523,7 @@ def to_markdown(summary: dict, figures: Sequence[str] = ()) -> str:
     rows = []
     for g in summary["groups"]:
         gen, solved_only = g["generations"], g["generations_solved_only"]
-        rows.append([MODE_NAMES.get(g["mode"], g["mode"]), g["role"][-1].upper(), g["task"],
+        rows.append([_mode_name(g["mode"]), g["role"][-1].upper(), g["task"],
                      _arrow(g["ordering"]), str(g["runs"]),
                      f"{g['solved']}/{g['runs']} ({_f(100 * g['solved_fraction'])}%)",
                      f"{_f(gen['mean'])} {_ci(gen['mean_ci95'])}",
@@ -549,7 +553,7 @@ def to_markdown(summary: dict, figures: Sequence[str] = ()) -> str:
                 row.append(f"{_f(entry['generations']['mean'])} "
                            f"{_ci(entry['generations']['mean_ci95'])} ({entry['runs']})")
         rows.append(row)
-    lines += _table(["task B"] + [f"{MODE_NAMES.get(m, m)}: mean [95% CI] (runs)"
+    lines += _table(["task B"] + [f"{_mode_name(m)}: mean [95% CI] (runs)"
                                   for m in modes], rows)
 
     lines += ["## Speedups (ratios of mean task-B generations; > 1: PathNet faster)", ""]

@@ -257,7 +257,8 @@ class Sequence:
         """Continues from a checkpoint: re-adds the finished tasks' heads, starts the
         current task, then loads every variable and counter."""
         self.index, self.finished = header["phase"], header["finished"]
-        self.reused, self.frozen, self.elapsed = header["reused"], header["frozen"], header["elapsed"]
+        self.reused, self.frozen = header["reused"], header["frozen"]
+        self.elapsed = header["elapsed"]
         for index in range(self.index):
             if self.trained(index):
                 self.model.add_task(num_classes(self.tasks[index]))  # weights below
@@ -298,7 +299,7 @@ class Sequence:
             task_a, task_b = self.finished
             results.update({"task_a": task_a, "task_b": task_b, "overlap": (
                 overlap(np.asarray(task_a["best_path"]), np.asarray(task_b["best_path"]),
-                        self.config.pathnet.num_modules) if self.mode.name == "pathnet"
+                        self.config.pathnet.num_modules) if self.mode.population
                 else None)})
         results.update({"tasks": self.finished, "final_test_accuracy": self.evaluate_all(),
                         "reused_frozen_modules": self.reused, "frozen_modules": self.frozen,

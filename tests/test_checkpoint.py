@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pathnet_tf import checkpoint
-from tests.test_script import ROOT, SCRIPT, run_script
+from tests.test_script import ROOT, SCRIPT, results_without_timings, run_script
 
 # Noise 1.0 leaves no signal in the images, so a task is never solved (fitness 1.0 on
 # 48 examples) and each runs its 40 generations: checkpoints at 4, 8, ..., 36.
@@ -19,13 +19,6 @@ TINY = ["--num_layers=2", "--num_modules=4", "--num_active=2", "--units=8",
         "--population_size=6", "--steps_per_candidate=3", "--batch_size=16",
         "--max_generations=40", "--max_train=300", "--threshold=1.0", "--noise=1.0",
         "--checkpoint_every=4", "--seed=5"]
-
-
-def without_timings(results):
-    for task in ("task_a", "task_b"):
-        results[task].pop("wall_seconds")
-    results.pop("wall_seconds")
-    return results
 
 
 KILLER = ROOT / "tests" / "helpers" / "kill_after_checkpoint.py"
@@ -44,10 +37,6 @@ def kill_after(workdir, phase, generation, log, flags=TINY):
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert not (workdir / "results.json").exists()
     return done, [tuple(json.loads(line)) for line in log.read_text().splitlines()]
-
-
-def results_without_timings(workdir):
-    return without_timings(json.loads((workdir / "results.json").read_text()))
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])

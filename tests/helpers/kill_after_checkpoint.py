@@ -3,7 +3,7 @@
     python tests/helpers/kill_after_checkpoint.py SCRIPT PHASE GENERATION LOG [FLAGS...]
 
 Every call of `pathnet_tf.checkpoint.save` is appended to LOG as a JSON line
-`[phase, generation]`. Once a checkpoint of PHASE at GENERATION or later is on disk,
+`[phase, generation]` (phase: the task's label, "A", "B", ...). Once a checkpoint of PHASE at GENERATION or later is on disk,
 the next call of `checkpoint.save` kills the process (SIGKILL, as the kernel's OOM
 killer or a cluster would) *before* it writes: the generations run since the last
 checkpoint are lost and the checkpoint on disk is the one a resume starts from.
@@ -26,13 +26,15 @@ armed = False
 
 def save(path, arrays, header):
     global armed
-    generations = header.get("evolve", {}).get("generations")
+    task_phase = header.get("phase")  # the index of the task being learned, or "done"
+    label = chr(ord("A") + task_phase) if isinstance(task_phase, int) else task_phase
+    generations = header.get("task", {}).get("evolve", {}).get("generations")
     with open(log, "a") as file:
-        file.write(json.dumps([header.get("phase"), generations]) + "\n")
+        file.write(json.dumps([label, generations]) + "\n")
     if armed:
         os.kill(os.getpid(), signal.SIGKILL)
     original_save(path, arrays, header)
-    if header.get("phase") == phase and generations is not None and generations >= int(generation):
+    if label == phase and generations is not None and generations >= int(generation):
         armed = True
 
 
