@@ -208,6 +208,7 @@ class Sequence:
         self.reused: list[int | None] = []  # modules of each best path frozen before it
         self.frozen: list[int] = []  # modules frozen after each task
         self.current: TaskRun | None = None
+        self.evaluators: dict[int, Evaluator] = {}  # head -> its compiled evaluation
         self.elapsed = 0.0
 
     def trained(self, index: int) -> bool:
@@ -222,6 +223,7 @@ class Sequence:
         """Records the current task's results and applies the mode between tasks."""
         run, net = self.current, self.config.pathnet
         self.finished.append(run.results())
+        self.evaluators[run.head] = run.trainer.evaluator
         frozen = self.model.frozen.numpy() > 0.5
         path_mask = active_mask(run.result.best_path, net.num_modules)
         self.reused.append(int((frozen & path_mask).sum()) if self.mode.population else None)
@@ -285,9 +287,10 @@ class Sequence:
             if results is None:
                 accuracies.append(None)
                 continue
-            evaluator = Evaluator(self.model, head)
-            accuracies.append(evaluator.evaluate(np.asarray(results["best_path"], np.int32),
-                                                 task.test_x, task.test_y))
+            if head not in self.evaluators:  # a task a resumed run had finished before
+                self.evaluators[head] = Evaluator(self.model, head)
+            accuracies.append(self.evaluators[head].evaluate(
+                np.asarray(results["best_path"], np.int32), task.test_x, task.test_y))
             head += 1
         return accuracies
 

@@ -1,0 +1,71 @@
+"""The one table of modes: a new mode is one `register(Mode(...))`, and the runner, the
+config checks, the report and the plots take it from there."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from pathnet_tf import data as data_lib
+from pathnet_tf import modes, plotting, report
+from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
+from pathnet_tf.model import PathNet
+from pathnet_tf.run import run_sequence
+
+
+def reinitialize_everything(model, best_path):
+    """PathNet from scratch on every task: nothing frozen, everything re-initialised."""
+    del best_path
+    model.reinitialize_unfrozen()
+
+
+@pytest.fixture
+def toy_mode():
+    mode = modes.register(modes.Mode(
+        "scratch", "PathNet from scratch", "tab:green", train_earlier=True, population=True,
+        between=reinitialize_everything, help="evolve every task from scratch"))
+    yield mode
+    del modes.MODES["scratch"]
+
+
+def test_the_table_holds_the_three_modes_the_flags_and_report_offer():
+    assert list(modes.MODES) == ["pathnet", "independent", "finetune"]
+    assert [m.label for m in modes.MODES.values()] == ["PathNet", "independent", "fine-tune"]
+    with pytest.raises(ValueError, match=r"mode \('frozen'\) must be one of pathnet"):
+        modes.get("frozen")
+    with pytest.raises(ValueError, match="mode"):
+        BinaryMnistConfig(mode="frozen")
+
+
+def test_one_entry_is_all_a_new_mode_takes(toy_mode, tmp_path):
+    config = BinaryMnistConfig(
+        pathnet=PathNetConfig(num_layers=2, num_modules=4, num_active=2, units=6),
+        evolution=EvolutionConfig(population_size=4, steps_per_candidate=3, batch_size=8,
+                                  max_generations=4, threshold=1.0),
+        mode="scratch", max_train=200, seed=1)
+    mnist = data_lib.load_mnist()
+    rng = np.random.default_rng(0)
+    tasks = [data_lib.binary_task(mnist, pair, 0.5, rng, max_train=200, max_test=100)
+             for pair in ("1,3", "1,2")]
+    keras.utils.set_random_seed(config.seed)
+    model = PathNet(data_lib.IMAGE_SIZE, 2, 4, 2, 6)
+    ended, started = {}, {}
+    results = run_sequence(
+        config, model, tasks, tmp_path / "run", log=lambda _: None,
+        on_task_start=lambda label, m: started.setdefault(label, m.module_layers[0].kernel.numpy()),
+        on_task_end=lambda label, m, r: ended.setdefault(label, m.module_layers[0].kernel.numpy()))
+    assert results["mode"] == "scratch" and results["frozen_modules"] == [0, 0]
+    assert results["task_a"]["generations"] == results["task_b"]["generations"] == 4
+    assert isinstance(results["overlap"], int)  # a population mode: its paths overlap
+    # Its step between tasks ran: every module of layer 0 re-initialised before B.
+    for module in range(4):
+        assert not np.array_equal(started["B"][module], ended["A"][module])
+    # The report and the plots know it by its table entry.
+    run = report.read_run(tmp_path / "run" / "results.json", tmp_path)
+    assert run["mode"] == "scratch" and run["ordering"] == "1v3->1v2"
+    summary = report.summarize([run], resamples=50)
+    assert "PathNet from scratch" in report.to_markdown(summary)
+    figure = plotting.plot_modes(summary, tmp_path / "modes.png")
+    assert figure.stat().st_size > 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["mode"] == "scratch"
