@@ -14,6 +14,7 @@ A checkpoint is that state, written whole (`checkpoint.py`).
 from __future__ import annotations
 
 import json
+import logging
 import pathlib
 import shutil
 import time
@@ -310,6 +311,16 @@ class Sequence:
         return results
 
 
+class _OneTracePerTask(logging.Filter):
+    """Drops TensorFlow's "N out of the last N calls ... triggered tf.function
+    retracing" warning: each task of a sequence traces its own tournament and evaluator
+    once (new functions, new variables), which TF's detector counts as retracing one
+    function. Each function's real tracing count is in results.json."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def _load_checkpoint(path, config):
     """The checkpoint at `path` if it exists and fits `config`, else None / an error."""
     if not path.exists():
@@ -378,6 +389,8 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
     start -= sequence.elapsed
     summaries = Summaries(workdir / "tb", config.summary_every, config.image_every,
                           config.histogram_every)
+    quiet = _OneTracePerTask()
+    logging.getLogger("tensorflow").addFilter(quiet)
 
     def save():
         sequence.elapsed = time.perf_counter() - start
@@ -394,9 +407,10 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
             if on_task_end is not None:
                 on_task_end(run.label, model, result)
             sequence.finish_task()
+        results = sequence.results(time.perf_counter() - start)
     finally:
         summaries.close()
-    results = sequence.results(time.perf_counter() - start)
+        logging.getLogger("tensorflow").removeFilter(quiet)
     write_json(workdir / "results.json", results)
     checkpoint.save(path, {}, {"config": config.to_dict(), "phase": "done"})
     log(_summary_line(sequence, results, workdir))

@@ -3,7 +3,8 @@
     python tests/helpers/kill_after_checkpoint.py SCRIPT PHASE GENERATION LOG [FLAGS...]
 
 Every call of `pathnet_tf.checkpoint.save` is appended to LOG as a JSON line
-`[phase, generation]` (phase: the task's label, "A", "B", ...). Once a checkpoint of PHASE at GENERATION or later is on disk,
+`[phase, generation]` (phase: the task's label, "A", "B", ...). Once a checkpoint of
+PHASE at GENERATION or later is on disk,
 the next call of `checkpoint.save` kills the process (SIGKILL, as the kernel's OOM
 killer or a cluster would) *before* it writes: the generations run since the last
 checkpoint are lost and the checkpoint on disk is the one a resume starts from.
