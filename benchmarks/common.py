@@ -36,7 +36,8 @@ def default_setup(task, rng: np.random.Generator, *, num_layers=3, num_modules=1
     from pathnet_tf.genetic import Tournament
     from pathnet_tf.model import PathNet
     from pathnet_tf.optimizers import make_optimizer
-    from pathnet_tf.training import BatchSampler, ParallelTaskTrainer, TaskTrainer
+    from pathnet_tf.parallel import ParallelTaskTrainer
+    from pathnet_tf.training import BatchSampler, TaskTrainer
 
     keras.utils.set_random_seed(0)
     model = PathNet(task.train_x.shape[1], num_layers, num_modules, num_active, units,

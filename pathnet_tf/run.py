@@ -26,12 +26,12 @@ from pathnet_tf import checkpoint, modes
 from pathnet_tf.atomic_io import write_json
 from pathnet_tf.genetic import FixedPath, Tournament, active_mask, overlap, random_genotype
 from pathnet_tf.optimizers import make_optimizer
+from pathnet_tf.parallel import ParallelTaskTrainer
 from pathnet_tf.summaries import Summaries
 from pathnet_tf.training import (
     BatchSampler,
     Evaluator,
     EvolveResult,
-    ParallelTaskTrainer,
     RepeatedTrainer,
     TaskTrainer,
     evolve,

@@ -235,7 +235,7 @@ def test_batch_sampler_covers_each_epoch_once():
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_parallel_with_one_tournament_equals_serial(optimizer):
-    from pathnet_tf.training import ParallelTaskTrainer
+    from pathnet_tf.parallel import ParallelTaskTrainer
 
     rng = np.random.default_rng(10)
     model_s, serial = make_trainer(optimizer, jit_compile=True)
@@ -261,7 +261,7 @@ def test_parallel_with_one_tournament_equals_serial(optimizer):
 
 
 def test_parallel_averages_winners_per_module_and_keeps_frozen():
-    from pathnet_tf.training import ParallelTaskTrainer
+    from pathnet_tf.parallel import ParallelTaskTrainer
 
     x, y = make_data()
     rng = np.random.default_rng(11)
@@ -304,7 +304,7 @@ def test_parallel_averages_winners_per_module_and_keeps_frozen():
 
 @pytest.mark.parametrize("parallel", [False, True])
 def test_diverging_candidates_are_survived_and_counted(parallel):
-    from pathnet_tf.training import ParallelTaskTrainer
+    from pathnet_tf.parallel import ParallelTaskTrainer
 
     tf.keras.utils.set_random_seed(0)
     model = PathNet(IN, L, M, N, UNITS)
