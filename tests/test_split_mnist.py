@@ -53,6 +53,15 @@ def test_split_mnist_script_learns_the_tasks_in_order(tmp_path, mode):
         assert results["frozen_modules"] == [0, 0, 0]
         assert len({json.dumps(t["best_path"]) for t in tasks}) == 1
     assert "mean final test accuracy over 3 tasks" in done.stdout
+    # The campaign summary over this folder (one run).
+    from pathnet_tf import split_mnist
+    assert split_mnist.main([str(tmp_path), "--out", str(tmp_path / "summary")]) == 0
+    summary = json.loads((tmp_path / "summary" / "summary.json").read_text())[mode]
+    assert summary["runs"] == 1 and [t["name"] for t in summary["tasks"]] == ["0v1", "2v3", "4v5"]
+    forgetting = [t["forgetting"]["mean"] for t in summary["tasks"]]
+    assert forgetting == pytest.approx([t["test_accuracy"] - f for t, f in zip(tasks, finals)])
+    assert summary["mean_final_test_accuracy"]["mean"] == pytest.approx(sum(finals) / 3)
+    assert f"## {mode}: 1 runs" in (tmp_path / "summary" / "summary.md").read_text()
     prefixes = {"A_0v1", "B_2v3", "C_4v5"}
     tags = set()
     import tensorflow as tf
