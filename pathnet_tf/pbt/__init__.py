@@ -16,7 +16,8 @@ training); the core never imports it. One concern per module, imports pointing d
 - `ray_backend`, `ray_member`, `ray_history`: the same run as Ray Tune trials
   (optional, `pip install -e .[ray]`; never imported here).
 - `plotting`: figures from history.csv. No TensorFlow.
-- `pathnet`: PBT of PathNet's learning rate and mutation rate.
+- `pathnet`: PBT of PathNet's learning rate and mutation rate; its config
+  (`PathNetPBTConfig`, TensorFlow through `pathnet_tf.layers`) in `pathnet_config`.
 
 The NumPy-only names below import eagerly; the TensorFlow ones on first use, so
 `from pathnet_tf.pbt import load_config` checks a config without starting TensorFlow.
@@ -48,7 +49,7 @@ _LAZY = {
     "initial_hyperparameters": "runner",
     "CheckpointError": "runner",
     "plot_run": "plotting",
-    "PathNetPBTConfig": "pathnet",
+    "PathNetPBTConfig": "pathnet_config",
     "PathNetMember": "pathnet",
 }
 
