@@ -14,8 +14,6 @@ from absl import app, flags
 
 from pathnet_tf import cli
 from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-from pathnet_tf.data import load_mnist
-from pathnet_tf.workdir import prepare_workdir
 
 FLAGS = flags.FLAGS
 cli.define_pathnet_flags(
@@ -26,11 +24,7 @@ cli.define_pathnet_flags(
                        "sweep).")
 flags.DEFINE_list("task_a", ["1", "3"], "Digit pair of the first task, e.g. 1,3.")
 flags.DEFINE_list("task_b", ["1", "2"], "Digit pair of the second task, e.g. 1,2.")
-flags.DEFINE_float("noise", 0.5, "Salt-and-pepper noise probability per pixel.")
-flags.DEFINE_string("data_dir", None,
-                    "Directory of the four MNIST .gz IDX files; default: the bundled data/mnist.")
-flags.DEFINE_integer("max_train", None, "Use only this many training images per task.")
-flags.DEFINE_boolean("jit_compile", True, "Compile each tournament with XLA.")
+cli.define_mnist_flags(0.5, "Salt-and-pepper noise probability per pixel.")
 cli.define_run_flags("runs/binary_mnist")
 
 
@@ -44,16 +38,7 @@ def config_from_flags() -> BinaryMnistConfig:
 
 def run() -> None:
     # Everything that can be wrong is checked before TensorFlow is even imported.
-    config = config_from_flags()
-    mnist = load_mnist(config.data_dir)
-    workdir = prepare_workdir(FLAGS.workdir)
-    cli.use_xla_cache()
-    from pathnet_tf import binary_mnist
-    from pathnet_tf.training import set_threads
-
-    set_threads(FLAGS.threads)
-    binary_mnist.run(config, workdir, mnist=mnist, resume=FLAGS.resume,
-                     checkpoint_every=FLAGS.checkpoint_every)
+    cli.run_mnist_experiment(config_from_flags(), "binary_mnist")
 
 
 def main(argv):

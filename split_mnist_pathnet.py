@@ -18,8 +18,6 @@ from absl import app, flags
 
 from pathnet_tf import cli
 from pathnet_tf.config import SPLIT_MNIST_TASKS, EvolutionConfig, PathNetConfig, SplitMnistConfig
-from pathnet_tf.data import load_mnist
-from pathnet_tf.workdir import prepare_workdir
 
 FLAGS = flags.FLAGS
 cli.define_pathnet_flags(
@@ -30,12 +28,8 @@ cli.define_pathnet_flags(
     learning_rate_help="Learning rate; default 0.05 for sgd, 0.001 for adam.")
 flags.DEFINE_string("tasks", ":".join(f"{a},{b}" for a, b in SPLIT_MNIST_TASKS),
                     "The digit pairs learned in order, separated by colons.")
-flags.DEFINE_float("noise", 0.0, "Salt-and-pepper noise probability per pixel (the "
-                   "benchmark is run on clean images).")
-flags.DEFINE_string("data_dir", None,
-                    "Directory of the four MNIST .gz IDX files; default: the bundled data/mnist.")
-flags.DEFINE_integer("max_train", None, "Use only this many training images per task.")
-flags.DEFINE_boolean("jit_compile", True, "Compile each tournament with XLA.")
+cli.define_mnist_flags(0.0, "Salt-and-pepper noise probability per pixel (the benchmark "
+                       "is run on clean images).")
 cli.define_run_flags("runs/split_mnist")
 
 
@@ -44,15 +38,7 @@ def run() -> None:
         pathnet=cli.pathnet_config(), evolution=cli.evolution_config(FLAGS.jit_compile),
         mode=FLAGS.mode, tasks=FLAGS.tasks, noise=FLAGS.noise, data_dir=FLAGS.data_dir,
         max_train=FLAGS.max_train, seed=FLAGS.seed)
-    mnist = load_mnist(config.data_dir)
-    workdir = prepare_workdir(FLAGS.workdir)
-    cli.use_xla_cache()
-    from pathnet_tf import split_mnist
-    from pathnet_tf.training import set_threads
-
-    set_threads(FLAGS.threads)
-    split_mnist.run(config, workdir, mnist=mnist, resume=FLAGS.resume,
-                    checkpoint_every=FLAGS.checkpoint_every)
+    cli.run_mnist_experiment(config, "split_mnist")
 
 
 def main(argv):

@@ -6,6 +6,7 @@ a bad flag stops a script before TensorFlow is loaded.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -54,6 +55,32 @@ def define_pathnet_flags(net: PathNetConfig, evo: EvolutionConfig, *, units_help
                          "by side per call, the winners' module updates averaged (README).")
     flags.DEFINE_enum("mode", "pathnet", list(MODES), "; ".join(
         f"{mode.name}: {mode.help}" for mode in MODES.values()) + ".")
+
+
+def define_mnist_flags(noise: float, noise_help: str) -> None:
+    """The MNIST experiments' data and compilation flags."""
+    flags.DEFINE_float("noise", noise, noise_help)
+    flags.DEFINE_string("data_dir", None, "Directory of the four MNIST .gz IDX files; "
+                        "default: the bundled data/mnist.")
+    flags.DEFINE_integer("max_train", None, "Use only this many training images per task.")
+    flags.DEFINE_boolean("jit_compile", True, "Compile each tournament with XLA.")
+
+
+def run_mnist_experiment(config, module: str) -> None:
+    """An MNIST script's run: the data and the workdir are checked before TensorFlow
+    is even imported, then `pathnet_tf.<module>.run(config, workdir, mnist=...)`."""
+    from pathnet_tf.data import load_mnist
+    from pathnet_tf.workdir import prepare_workdir
+
+    mnist = load_mnist(config.data_dir)
+    workdir = prepare_workdir(FLAGS.workdir)
+    use_xla_cache()
+    experiment = importlib.import_module(f"pathnet_tf.{module}")
+    from pathnet_tf.training import set_threads
+
+    set_threads(FLAGS.threads)
+    experiment.run(config, workdir, mnist=mnist, resume=FLAGS.resume,
+                   checkpoint_every=FLAGS.checkpoint_every)
 
 
 def define_run_flags(workdir: str) -> None:
