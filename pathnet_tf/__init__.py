@@ -13,8 +13,6 @@ on first use, so `from pathnet_tf import PathNetConfig` checks a setting in a bl
 
 from __future__ import annotations
 
-import importlib
-
 from pathnet_tf.config import (
     BinaryMnistConfig,
     CifarSvhnConfig,
@@ -23,6 +21,7 @@ from pathnet_tf.config import (
     SplitMnistConfig,
 )
 from pathnet_tf.genetic import Tournament
+from pathnet_tf.lazy import loader
 from pathnet_tf.modes import MODES, Mode
 from pathnet_tf.modes import register as register_mode
 
@@ -53,12 +52,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = loader(__name__, _LAZY, globals())
 
 
 def __dir__():

@@ -25,8 +25,7 @@ The NumPy-only names below import eagerly; the TensorFlow ones on first use, so
 
 from __future__ import annotations
 
-import importlib
-
+from pathnet_tf.lazy import loader
 from pathnet_tf.pbt.config import (
     HYPERPARAMETER_NAMES,
     MODELS,
@@ -69,9 +68,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = loader(__name__, _LAZY, globals())
