@@ -8,6 +8,7 @@ and that a copy restored the parent's checkpoint with its Adam state.
 
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -50,8 +51,10 @@ def ray_run(tmp_path_factory):
     return config, workdir
 
 
-def test_ray_backend_writes_the_default_backends_outputs(ray_run):
-    config, workdir = ray_run
+def test_ray_backend_writes_the_default_backends_outputs(ray_run, tmp_path):
+    config, shared = ray_run
+    workdir = tmp_path / "run"  # this test writes (-m test): a copy, not the shared run
+    shutil.copytree(shared, workdir)
     for name in (
         "config.json",
         "history.csv",
