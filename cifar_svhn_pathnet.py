@@ -81,7 +81,7 @@ def run() -> None:
     workdir = prepare_workdir(FLAGS.workdir)
     tasks = cifar_svhn.load_tasks(config, builders)
     cifar_svhn.run(config, workdir, tasks=tasks, resume=FLAGS.resume,
-                   checkpoint_every=FLAGS.checkpoint_every)
+                   checkpoint_every=FLAGS.checkpoint_every, figures=FLAGS.figures)
 
 
 def main(argv):

@@ -23,11 +23,11 @@ from pathnet_tf.workdir import prepare_workdir
 
 def run_pairs(config, pairs, workdir, log: Callable[[str], None] = print,
               mnist: data_lib.Mnist | None = None, resume: bool = True,
-              checkpoint_every: int = 25) -> dict:
+              checkpoint_every: int = 25, figures: bool = True) -> dict:
     """Learns the binary tasks `pairs` (digit pairs) in order into `workdir`; returns
     what it writes to results.json. `config`: a `BinaryMnistConfig` or
     `SplitMnistConfig`. `mnist`: the data set if already loaded, else it is read from
-    `config.data_dir`. `resume`, `checkpoint_every`: see `run.run_sequence`.
+    `config.data_dir`. `resume`, `checkpoint_every`, `figures`: see `run.run_sequence`.
     Raises (before writing anything) `data.DataError` for bad data,
     `workdir.WorkdirError` for an unusable workdir.
     """
@@ -47,12 +47,12 @@ def run_pairs(config, pairs, workdir, log: Callable[[str], None] = print,
     log(f"PathNet L={net.num_layers} M={net.num_modules} N={net.num_active} "
         f"units={net.units}, mode {config.mode}; tasks {names}; workdir {workdir}")
     return run_sequence(config, model, tasks, workdir, log, start=start, resume=resume,
-                        checkpoint_every=checkpoint_every)
+                        checkpoint_every=checkpoint_every, figures=figures)
 
 
 def run(config: BinaryMnistConfig, workdir, log: Callable[[str], None] = print,
         mnist: data_lib.Mnist | None = None, resume: bool = True,
-        checkpoint_every: int = 25) -> dict:
+        checkpoint_every: int = 25, figures: bool = True) -> dict:
     """Task A, then task B on top of it (see `run_pairs`)."""
     return run_pairs(config, config.tasks, workdir, log, mnist=mnist, resume=resume,
-                     checkpoint_every=checkpoint_every)
+                     checkpoint_every=checkpoint_every, figures=figures)

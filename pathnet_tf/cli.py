@@ -80,7 +80,7 @@ def run_mnist_experiment(config, module: str) -> None:
 
     set_threads(FLAGS.threads)
     experiment.run(config, workdir, mnist=mnist, resume=FLAGS.resume,
-                   checkpoint_every=FLAGS.checkpoint_every)
+                   checkpoint_every=FLAGS.checkpoint_every, figures=FLAGS.figures)
 
 
 def define_run_flags(workdir: str) -> None:
@@ -92,6 +92,8 @@ def define_run_flags(workdir: str) -> None:
     flags.DEFINE_boolean("resume", True,
                          "Continue from the checkpoint in --workdir if there is one; "
                          "--noresume starts afresh (deleting that run's outputs).")
+    flags.DEFINE_boolean("figures", True, "Draw the run's figures into WORKDIR/figures/ "
+                         "at its end (--nofigures: none).")
     flags.DEFINE_integer("seed", 0, "Seed of every random choice.")
     flags.DEFINE_string("workdir", workdir, "Where the run writes its files.")
     flags.DEFINE_string("xla_cache_dir", default_xla_cache_dir(),

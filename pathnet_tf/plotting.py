@@ -12,7 +12,8 @@ atomically and returns its path:
 - `plot_pathways`: the L×M grid of modules with task A's path (frozen during task B)
   and task B's path of one run, like the paper's figure;
 - `plot_modes`: task-B mean generations of the modes per digit pair, 95% CIs.
-`plot_all` draws all four into one folder.
+`plot_all` draws all four into one folder. The figures of a single run are
+`run_figures.py`'s; `python -m pathnet_tf.plotting WORKDIR` redraws them.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ FIRST, SECOND = "tab:gray", "tab:blue"
 PATH_A, PATH_B = "tab:blue", "tab:orange"
 
 
-def _figure(width: float, height: float, panels: int = 1, columns: int = 1):
+def new_figure(width: float, height: float, panels: int = 1, columns: int = 1):
     """A figure and a flat array of `panels` axes, `columns` per row (a panel is
     `width` × `height` inches), without pyplot. Spare axes of the last row are hidden."""
     columns = max(1, min(columns, panels))
@@ -45,7 +46,7 @@ def _figure(width: float, height: float, panels: int = 1, columns: int = 1):
     return figure, axes[:panels]
 
 
-def _save(figure: Figure, path) -> pathlib.Path:
+def save_figure(figure: Figure, path) -> pathlib.Path:
     """Renders with Agg (PNG from the suffix) to a temporary file, then renames."""
     path = pathlib.Path(path)
     atomic_io.write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100))
@@ -53,10 +54,10 @@ def _save(figure: Figure, path) -> pathlib.Path:
 
 
 def _empty(path, message: str) -> pathlib.Path:
-    figure, (axes,) = _figure(5, 2)
+    figure, (axes,) = new_figure(5, 2)
     axes.text(0.5, 0.5, message, ha="center", va="center")
     axes.set_axis_off()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _pathnet(runs: Sequence[dict]) -> list[dict]:
@@ -75,7 +76,7 @@ def plot_first_vs_second(runs: Sequence[dict], path) -> pathlib.Path:
     pairs = sorted({r[role]["name"] for r in pathnet for role in ("task_a", "task_b")})
     if not pairs:
         return _empty(path, "no PathNet runs")
-    figure, panels = _figure(5.0, 3.4, len(pairs), columns=2)
+    figure, panels = new_figure(5.0, 3.4, len(pairs), columns=2)
     for axes, pair in zip(panels, pairs):
         series = [("learned first (task A)", FIRST,
                    [r["task_a"] for r in pathnet if r["task_a"]["name"] == pair]),
@@ -114,7 +115,7 @@ def plot_first_vs_second(runs: Sequence[dict], path) -> pathlib.Path:
         axes.legend(fontsize=7, loc="best")
     figure.suptitle("Generations to solve a digit pair learned first vs second "
                     "(dashed: means; hatched: not solved)", fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 # ---------------------------------------------------------------------------- (b) overlap
@@ -129,7 +130,7 @@ def plot_overlap(runs: Sequence[dict], path, seed: int = 0) -> pathlib.Path:
     if not orderings:
         return _empty(path, "no PathNet runs with an overlap")
     rng = np.random.default_rng(seed)  # jitter of the points, deterministic
-    figure, panels = _figure(5.0, 3.6, len(orderings), columns=2)
+    figure, panels = new_figure(5.0, 3.6, len(orderings), columns=2)
     top = max(r["overlap"] for r in pathnet)
     for axes, ordering in zip(panels, orderings):
         chosen = [r for r in pathnet if r["ordering"] == ordering]
@@ -162,7 +163,7 @@ def plot_overlap(runs: Sequence[dict], path, seed: int = 0) -> pathlib.Path:
         Line2D([], [], color=PATH_A, marker="o", linestyle="", label="a run"),
         Line2D([], [], color="tab:red", marker="x", linestyle="", label="task B not solved")],
         loc="outside lower center", ncols=4, fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 # --------------------------------------------------------------------------- (c) pathways
@@ -192,7 +193,7 @@ def plot_pathways(run: dict, path, num_modules: int | None = None) -> pathlib.Pa
         num_modules = run.get("settings", {}).get("num_modules")
     if not isinstance(num_modules, int):
         num_modules = int(max(path_a.max(), path_b.max())) + 1
-    figure, (axes,) = _figure(max(5.0, 0.65 * num_modules + 1.5), 0.75 * num_layers + 1.6)
+    figure, (axes,) = new_figure(max(5.0, 0.65 * num_modules + 1.5), 0.75 * num_layers + 1.6)
     in_a = [set(row.tolist()) for row in path_a]
     in_b = [set(row.tolist()) for row in path_b]
     for layer in range(num_layers):
@@ -226,7 +227,7 @@ def plot_pathways(run: dict, path, num_modules: int | None = None) -> pathlib.Pa
         Patch(facecolor="white", edgecolor=PATH_B, linewidth=3.0,
               label=f"task B's path ({task_b['name']})")],
         fontsize=7, loc="outside lower center", ncols=2)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 # ------------------------------------------------------------------------------ (d) modes
@@ -241,7 +242,7 @@ def plot_modes(summary: dict, path) -> pathlib.Path:
     if not pairs:
         return _empty(path, "no task B results")
     groups = pairs + (["all"] if len(pairs) > 1 else [])
-    figure, (axes,) = _figure(1.4 * len(groups) * max(1, len(modes)) / 2 + 3, 3.8)
+    figure, (axes,) = new_figure(1.4 * len(groups) * max(1, len(modes)) / 2 + 3, 3.8)
     width = 0.8 / len(modes)
     for k, mode in enumerate(modes):
         xs, means, lows, highs = [], [], [], []
@@ -267,7 +268,7 @@ def plot_modes(summary: dict, path) -> pathlib.Path:
     axes.set_ylabel("mean generations to threshold (95% CI)")
     axes.set_title("Task B: PathNet against learning from scratch and fine-tuning", fontsize=10)
     axes.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_all(runs: Sequence[dict], summary: dict, directory) -> list[pathlib.Path]:
@@ -282,3 +283,31 @@ def plot_all(runs: Sequence[dict], summary: dict, directory) -> list[pathlib.Pat
                                    modules if isinstance(modules, int) else None))
     paths.append(plot_modes(summary, directory / "modes.png"))
     return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m pathnet_tf.plotting WORKDIR ...`: redraws each run's figures/ from
+    its results.json (`run_figures`)."""
+    import argparse
+    import sys
+
+    from pathnet_tf import run_figures
+
+    parser = argparse.ArgumentParser(prog="python -m pathnet_tf.plotting",
+                                     description="Redraw a run's figures from its "
+                                                 "results.json into WORKDIR/figures/.")
+    parser.add_argument("workdirs", nargs="+", metavar="WORKDIR")
+    args = parser.parse_args(argv)
+    for workdir in args.workdirs:
+        try:
+            paths = run_figures.redraw(workdir)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"{workdir}: {', '.join(p.name for p in paths)} in "
+              f"{pathlib.Path(workdir) / 'figures'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

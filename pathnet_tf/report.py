@@ -47,6 +47,7 @@ import numpy as np
 from pathnet_tf import atomic_io
 from pathnet_tf.modes import MODES
 from pathnet_tf.report_markdown import PAPER, TF1, to_markdown
+from pathnet_tf.results_schema import version_of
 from pathnet_tf.stats import (
     CONFIDENCE,
     RESAMPLES,
@@ -118,6 +119,7 @@ def read_run(path: pathlib.Path, root: pathlib.Path) -> dict:
     results = json.loads(path.read_text())
     if not isinstance(results, dict):
         raise ValueError("not a JSON object")
+    version_of(results, "this results.json")  # 1 (no version) and 2 read alike here
     config_path = path.with_name("config.json")
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
     mode = results.get("mode") or config.get("mode") or "pathnet"

@@ -27,6 +27,7 @@ from pathnet_tf.atomic_io import write_json
 from pathnet_tf.genetic import FixedPath, Tournament, active_mask, overlap, random_genotype
 from pathnet_tf.optimizers import make_optimizer
 from pathnet_tf.parallel import ParallelTaskTrainer
+from pathnet_tf.results_schema import SCHEMA_VERSION
 from pathnet_tf.summaries import Summaries
 from pathnet_tf.training import (
     BatchSampler,
@@ -87,6 +88,8 @@ class TaskRun:
         self.steps = evo.steps_per_candidate * (1 if fixed_path is None else evo.tournament_size)
         self.result = EvolveResult(generations=0, solved=False, best_fitness=-1.0,
                                    best_path=None, fitness_history=[], wall_seconds=0.0)
+        self.population = fixed_path is None
+        self.usage: list = []  # [generation, [L][M] module usage]: 1, every image_every, last
 
     @property
     def prefix(self) -> str:
@@ -102,7 +105,10 @@ class TaskRun:
 
         def on_generation(generation, paths, fitness, winner, best_fitness, best_path):
             summaries.generation(self.prefix, generation, fitness, winner, best_fitness,
-                                 self.tournament.module_usage, best_path, net.num_modules)
+                                 self.tournament.module_usage, best_path, net.num_modules,
+                                 frozen=self.model.frozen.numpy)
+            if self.population and (generation == 1 or generation % config.image_every == 0):
+                self.usage.append([generation, self.tournament.module_usage().tolist()])
             summaries.histograms(self.prefix, generation, self.model)
             if generation % config.log_every == 0:
                 rate = (generation - first) / (time.perf_counter() - start)
@@ -121,6 +127,12 @@ class TaskRun:
             max_generations=evo.max_generations, on_generation=on_generation,
             state=self.result, checkpoint_every=checkpoint_every if on_checkpoint else 0,
             on_checkpoint=checkpointed)
+        last = self.result.generations
+        if self.population and last and (not self.usage or self.usage[-1][0] != last):
+            self.usage.append([last, self.tournament.module_usage().tolist()])  # the end
+        self.test_accuracy = self.trainer.evaluate(self.result.best_path, self.task_data.test_x,
+                                                   self.task_data.test_y)
+        summaries.task_end(self.prefix, self.result.generations, self.test_accuracy)
         status = "solved" if self.result.solved else "NOT solved"
         log(f"task {self.label} ({self.task_data.name}) {status} after "
             f"{self.result.generations} generations: best fitness "
@@ -128,7 +140,7 @@ class TaskRun:
         return self.result
 
     def results(self) -> dict:
-        """The task's part of results.json."""
+        """The task's part of results.json (after `evolve`)."""
         task, result, trainer = self.task_data, self.result, self.trainer
         return {
             "name": task.name,
@@ -136,12 +148,14 @@ class TaskRun:
             "generations": result.generations,
             "solved": result.solved,
             "best_fitness": result.best_fitness,
-            "test_accuracy": trainer.evaluate(result.best_path, task.test_x, task.test_y),
+            "test_accuracy": self.test_accuracy,
             "best_path": result.best_path.tolist(),
             "fitness_history": result.fitness_history,
             "wall_seconds": result.wall_seconds,
             "tracing_counts": trainer.tracing_counts(),
             "nonfinite_candidates": int(trainer.nonfinite.numpy()),
+            "module_usage": {"generations": [g for g, _ in self.usage],
+                             "usage": [u for _, u in self.usage]} if self.population else None,
         }
 
     # -- state -----------------------------------------------------------------------
@@ -159,6 +173,7 @@ class TaskRun:
         arrays["sampler/order"] = self.sampler.order
         header = {
             "sampler_position": self.sampler.position,
+            "usage": self.usage,
             "evolve": {"generations": result.generations, "solved": result.solved,
                        "best_fitness": result.best_fitness,
                        "best_path": None if result.best_path is None
@@ -180,6 +195,7 @@ class TaskRun:
         self.tournament.population[...] = arrays["population"]
         self.sampler.order = arrays["sampler/order"]
         self.sampler.position = header["sampler_position"]
+        self.usage = header["usage"]
         evolved = header["evolve"]
         self.result = EvolveResult(
             generations=evolved["generations"], solved=evolved["solved"],
@@ -208,6 +224,7 @@ class Sequence:
         self.finished: list[dict | None] = []  # results of the tasks before `index`
         self.reused: list[int | None] = []  # modules of each best path frozen before it
         self.frozen: list[int] = []  # modules frozen after each task
+        self.frozen_by = np.full((net.num_layers, net.num_modules), -1)  # task that froze it
         self.current: TaskRun | None = None
         self.evaluators: dict[int, Evaluator] = {}  # head -> its compiled evaluation
         self.elapsed = 0.0
@@ -230,7 +247,9 @@ class Sequence:
         self.reused.append(int((frozen & path_mask).sum()) if self.mode.population else None)
         if self.index < len(self.tasks) - 1:
             self.mode.between(self.model, run.result.best_path)
-        self.frozen.append(int((self.model.frozen.numpy() > 0.5).sum()))
+        now = self.model.frozen.numpy() > 0.5
+        self.frozen_by[now & ~frozen & (self.frozen_by < 0)] = self.index
+        self.frozen.append(int(now.sum()))
         self.current = None
         self.index += 1
         self.skip_untrained()
@@ -249,7 +268,8 @@ class Sequence:
         header = {"config": self.config.to_dict(), "phase": self.index,
                   "variables": [v.path for v in self.model.variables],
                   "rng": self.rng.bit_generator.state, "finished": self.finished,
-                  "reused": self.reused, "frozen": self.frozen, "elapsed": self.elapsed}
+                  "reused": self.reused, "frozen": self.frozen,
+                  "frozen_by": self.frozen_by.tolist(), "elapsed": self.elapsed}
         if self.current is not None:
             task_arrays, task_header = self.current.state()
             arrays.update({f"task/{name}": value for name, value in task_arrays.items()})
@@ -261,6 +281,7 @@ class Sequence:
         current task, then loads every variable and counter."""
         self.index, self.finished = header["phase"], header["finished"]
         self.reused, self.frozen = header["reused"], header["frozen"]
+        self.frozen_by = np.asarray(header["frozen_by"])
         self.elapsed = header["elapsed"]
         for index in range(self.index):
             if self.trained(index):
@@ -298,7 +319,10 @@ class Sequence:
     def results(self, wall_seconds: float) -> dict:
         """results.json: the `tasks` list and, for two tasks, `task_a` / `task_b` /
         `overlap` as the report reads them."""
-        results = {"mode": self.mode.name, "seed": self.config.seed}
+        evo = self.config.evolution
+        results = {"schema_version": SCHEMA_VERSION, "mode": self.mode.name,
+                   "seed": self.config.seed, "num_modules": self.config.pathnet.num_modules,
+                   "threshold": evo.threshold}
         if len(self.tasks) == 2:
             task_a, task_b = self.finished
             results.update({"task_a": task_a, "task_b": task_b, "overlap": (
@@ -307,6 +331,7 @@ class Sequence:
                 else None)})
         results.update({"tasks": self.finished, "final_test_accuracy": self.evaluate_all(),
                         "reused_frozen_modules": self.reused, "frozen_modules": self.frozen,
+                        "frozen_by": self.frozen_by.tolist(),
                         "wall_seconds": wall_seconds})
         return results
 
@@ -350,7 +375,7 @@ def _summary_line(sequence: Sequence, results: dict, workdir) -> str:
 def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = print,
                  start: float | None = None, resume: bool = True, checkpoint_every: int = 25,
                  on_task_start: Callable | None = None,
-                 on_task_end: Callable | None = None) -> dict:
+                 on_task_end: Callable | None = None, figures: bool = True) -> dict:
     """Learns `tasks` in order on `model` (a fresh `PathNet` with no heads) as the mode
     says (`config.mode`, `modes.py`); for PathNet: evolve each task, freeze its best
     path, re-initialise every other module; the next task gets a new head, a fresh
@@ -365,7 +390,8 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
     Observers: `on_task_start(label, model)` once a task's head and population exist
     (after the mode's step between tasks), `on_task_end(label, model, result)` when its
     evolution ends (before that step); neither is called for a task a resumed run had
-    finished before.
+    finished before. `figures`: draw `workdir/figures/` (`run_figures.draw_all`) at
+    the end.
     """
     start = time.perf_counter() if start is None else start
     workdir = pathlib.Path(workdir)
@@ -413,5 +439,11 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
         logging.getLogger("tensorflow").removeFilter(quiet)
     write_json(workdir / "results.json", results)
     checkpoint.save(path, {}, {"config": config.to_dict(), "phase": "done"})
-    log(_summary_line(sequence, results, workdir))
+    line = _summary_line(sequence, results, workdir)
+    if figures:  # drawn from results.json's content, as `python -m pathnet_tf.plotting` does
+        from pathnet_tf import run_figures
+
+        run_figures.draw_all(results, workdir / "figures")
+        line += f"; figures in {workdir / 'figures'}"
+    log(line)
     return results

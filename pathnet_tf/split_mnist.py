@@ -28,14 +28,17 @@ from pathnet_tf.config import SplitMnistConfig
 
 def run(config: SplitMnistConfig, workdir, log: Callable[[str], None] = print,
         mnist: data_lib.Mnist | None = None, resume: bool = True,
-        checkpoint_every: int = 25) -> dict:
+        checkpoint_every: int = 25, figures: bool = True) -> dict:
     """Runs the task sequence into `workdir`, logs the per-task table; returns the
     results (as `binary_mnist.run_pairs`)."""
     from pathnet_tf import binary_mnist
 
     results = binary_mnist.run_pairs(config, config.tasks, workdir, log, mnist=mnist,
-                                     resume=resume, checkpoint_every=checkpoint_every)
+                                     resume=resume, checkpoint_every=checkpoint_every,
+                                     figures=figures)
     log(table(results))
+    if figures:
+        log(f"figures in {pathlib.Path(workdir) / 'figures'}")
     return results
 
 

@@ -2,11 +2,12 @@
 
 Per generation (every `summary_every`): each candidate's fitness, the winner's
 fitness, the best fitness so far and the winner's position. Every `image_every`
-generations: two small images, the population's module usage (`[L, M]`, the fraction
-of pathways using each module) and the best pathway. Every `histogram_every`
-generations: histograms of each layer's module weights. All under one tag prefix per
-task, e.g. `A_1v3/fitness/best`. The per-generation writes are one compiled call
-(eager summary ops cost more than a whole tournament).
+generations: two images, the population's module usage (`[L, M]`, the fraction of
+pathways using each module) and the best pathway, 16 pixels per module with a grid
+and the frozen modules outlined in blue. When a task ends: its test accuracy. Every
+`histogram_every` generations: histograms of each layer's module weights. All under
+one tag prefix per task, e.g. `A_1v3/fitness/best`. The per-generation writes are one
+compiled call (eager summary ops cost more than a whole tournament).
 """
 
 from __future__ import annotations
@@ -18,13 +19,30 @@ import tensorflow as tf
 
 from pathnet_tf.genetic import active_mask
 
-_PIXELS_PER_MODULE = 8
+BLOCK = 16  # pixels per module, grid lines and frozen border included
+_LINE = 0.35  # grey of the grid lines between modules
+_FROZEN = (0.15, 0.45, 0.95)  # colour of a frozen module's border
 
 
-def grid_image(grid: tf.Tensor) -> tf.Tensor:
-    """`[L, M]` values in [0, 1] -> `[1, L*8, M*8, 1]` image, one block per module."""
-    grid = tf.repeat(tf.repeat(grid, _PIXELS_PER_MODULE, axis=0), _PIXELS_PER_MODULE, axis=1)
-    return grid[None, :, :, None]
+def grid_image(grid: tf.Tensor, frozen: tf.Tensor) -> tf.Tensor:
+    """`[L, M]` values in [0, 1] -> `[1, L*16 + 1, M*16 + 1, 3]` RGB image: one grey
+    block of 15×15 pixels per module (white = 1), a one-pixel grid line around every
+    module, and a blue border (2 pixels) inside every frozen module (`frozen: [L, M]`,
+    1 = frozen). Layer 1 is the top row."""
+    rows, columns = tf.shape(grid)[0], tf.shape(grid)[1]
+    r, c = tf.range(rows * BLOCK + 1), tf.range(columns * BLOCK + 1)
+    module_r, module_c = tf.minimum(r // BLOCK, rows - 1), tf.minimum(c // BLOCK, columns - 1)
+
+    def per_pixel(values):  # [L, M] -> [L*16 + 1, M*16 + 1]
+        return tf.gather(tf.gather(values, module_r, axis=0), module_c, axis=1)
+
+    in_r, in_c = r % BLOCK, c % BLOCK
+    line = tf.logical_or(in_r[:, None] == 0, in_c[None, :] == 0)
+    ring = tf.logical_or(tf.logical_or(in_r <= 2, in_r >= BLOCK - 2)[:, None],
+                         tf.logical_or(in_c <= 2, in_c >= BLOCK - 2)[None, :])
+    mark = tf.logical_and(per_pixel(frozen > 0.5), tf.logical_and(ring, tf.logical_not(line)))
+    grey = tf.where(line, _LINE, per_pixel(grid))
+    return tf.stack([tf.where(mark, value, grey) for value in _FROZEN], axis=-1)[None]
 
 
 class Summaries:
@@ -52,11 +70,12 @@ class Summaries:
         return self._writers[key]
 
     def generation(self, prefix: str, step: int, fitness, winner: int, best_fitness: float,
-                   usage, best_path: np.ndarray, num_modules: int) -> None:
+                   usage, best_path: np.ndarray, num_modules: int, frozen=None) -> None:
         """Scalars of one generation, and the images on their cadence.
 
-        `usage` is the `[L, M]` module usage or a callable returning it (only called
-        when an image is due)."""
+        `usage` is the `[L, M]` module usage or a callable returning it, `frozen` the
+        `[L, M]` frozen mask or a callable returning it (None: nothing frozen); both
+        are only called when an image is due."""
         if step % self.summary_every == 0:
             fitness_values = np.asarray(fitness, np.float32)
 
@@ -74,14 +93,23 @@ class Summaries:
                 scalars)(np.int64(step), fitness_values, np.int32(winner),
                          np.float32(best_fitness))
         if step % self.image_every == 0:
-            def images(usage, best_path):
-                tf.summary.image(f"{prefix}/module_usage", grid_image(usage))
-                tf.summary.image(f"{prefix}/best_path", grid_image(best_path))
+            def images(usage, best_path, frozen):
+                tf.summary.image(f"{prefix}/module_usage", grid_image(usage, frozen))
+                tf.summary.image(f"{prefix}/best_path", grid_image(best_path, frozen))
 
             usage = np.asarray(usage() if callable(usage) else usage, np.float32)
+            frozen = (np.zeros_like(usage) if frozen is None
+                      else np.asarray(frozen() if callable(frozen) else frozen, np.float32))
             grid = tf.TensorSpec([None, None], tf.float32)
-            self._compiled(("images", prefix), [grid, grid], images)(
-                np.int64(step), usage, active_mask(best_path, num_modules).astype(np.float32))
+            self._compiled(("images", prefix), [grid, grid, grid], images)(
+                np.int64(step), usage, active_mask(best_path, num_modules).astype(np.float32),
+                frozen)
+
+    def task_end(self, prefix: str, step: int, test_accuracy: float) -> None:
+        """The task's test accuracy (its best path, its test split) when it ends, at
+        step = its generations (`{prefix}/test_accuracy`)."""
+        with self.writer.as_default(step=step):
+            tf.summary.scalar(f"{prefix}/test_accuracy", test_accuracy)
 
     def histograms(self, prefix: str, step: int, model) -> None:
         """Module weight histograms, every `histogram_every` generations."""

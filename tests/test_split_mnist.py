@@ -53,6 +53,8 @@ def test_split_mnist_script_learns_the_tasks_in_order(tmp_path, mode):
         assert results["frozen_modules"] == [0, 0, 0]
         assert len({json.dumps(t["best_path"]) for t in tasks}) == 1
     assert "mean final test accuracy over 3 tasks" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == f"figures in {workdir / 'figures'}"
+    assert (workdir / "figures" / "pathways.png").stat().st_size > 10_000
     # The campaign summary over this folder (one run).
     from pathnet_tf import split_mnist
     assert split_mnist.main([str(tmp_path), "--out", str(tmp_path / "summary")]) == 0
