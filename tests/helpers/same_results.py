@@ -4,8 +4,9 @@ the code change any result?
     .venv/bin/python tests/helpers/same_results.py BEFORE_DIR AFTER_DIR [--new KEY ...]
 
 Every results.json under BEFORE_DIR is matched with the one at the same relative path
-under AFTER_DIR. `wall_seconds` (the run's and each task's) are dropped; top-level keys
-named with --new (keys the newer code adds) are dropped from AFTER's files. Prints one
+under AFTER_DIR. `wall_seconds` (the run's and each task's) are dropped; keys named
+with --new (keys the newer code adds) are dropped from AFTER's files, at the top level
+and in each task's entry. Prints one
 line per pair and exits 1 if any pair differs or is missing.
 """
 
@@ -29,7 +30,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", type=pathlib.Path)
     parser.add_argument("after", type=pathlib.Path)
-    parser.add_argument("--new", nargs="*", default=[], help="top-level keys only AFTER has")
+    parser.add_argument("--new", nargs="*", default=[], help="keys only AFTER has")
     args = parser.parse_args(argv)
     differing = 0
     files = sorted(args.before.rglob("results.json"))
@@ -44,6 +45,10 @@ def main(argv=None) -> int:
         new = without_timings(json.loads(after.read_text()))
         for key in args.new:
             new.pop(key, None)
+            for value in new.values():
+                for task in value if isinstance(value, list) else [value]:
+                    if isinstance(task, dict):
+                        task.pop(key, None)
         same = old == new
         differing += not same
         print(f"{'same    ' if same else 'DIFFERS '} {relative}")
