@@ -11,7 +11,8 @@
 #   ORDERINGS    task orderings A:B                  ("1,3:1,2 1,2:1,3 4,5:6,7 6,7:4,5")
 #   RESULTS_DIR  one folder for all runs, relative to the current directory
 #                                                                (results/binary_mnist_runs)
-#   EXTRA_FLAGS  more flags for every run, split on spaces, e.g. a tiny config    (none)
+#   EXTRA_FLAGS  more flags for every run, split on spaces, e.g. a tiny config
+#                (--tensorboard=scalars --nofigures are added unless it sets them)
 #   JOBS         runs at a time; each run uses one core (--threads=1)             (2)
 #   PYTHON       the interpreter    (.venv/bin/python of this repository if present, else python3)
 #   REPORT_FLAGS more flags for `python -m pathnet_tf.report`, e.g. --no-figures  (none)
@@ -30,6 +31,9 @@ RUNS="${RUNS:-1000}"
 ORDERINGS="${ORDERINGS:-1,3:1,2 1,2:1,3 4,5:6,7 6,7:4,5}"
 RESULTS_DIR="${RESULTS_DIR:-results/binary_mnist_runs}"
 EXTRA_FLAGS="${EXTRA_FLAGS:-}"
+# A campaign keeps TensorBoard to scalars and draws no per-run figures unless told.
+[[ " $EXTRA_FLAGS" == *" --tensorboard="* ]] || EXTRA_FLAGS="--tensorboard=scalars $EXTRA_FLAGS"
+[[ " $EXTRA_FLAGS" =~ \ --(no)?figures ]] || EXTRA_FLAGS="--nofigures $EXTRA_FLAGS"
 REPORT_FLAGS="${REPORT_FLAGS:-}"
 JOBS="${JOBS:-2}"
 if [[ -z "${PYTHON:-}" ]]; then

@@ -81,7 +81,8 @@ def run() -> None:
     workdir = prepare_workdir(FLAGS.workdir)
     tasks = cifar_svhn.load_tasks(config, builders)
     cifar_svhn.run(config, workdir, tasks=tasks, resume=FLAGS.resume,
-                   checkpoint_every=FLAGS.checkpoint_every, figures=FLAGS.figures)
+                   checkpoint_every=FLAGS.checkpoint_every, figures=FLAGS.figures,
+                   tensorboard=FLAGS.tensorboard)
 
 
 def main(argv):

@@ -12,18 +12,28 @@ import io
 import json
 import os
 import pathlib
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: the mode new files get
+
 
 def temporary_path(path: str | os.PathLike) -> pathlib.Path:
-    """A hidden sibling of `path` with the same suffix: "a/b.png" -> "a/.b.tmp.png".
+    """A new, unique hidden sibling of `path` with the same suffix, e.g. "a/b.png" ->
+    "a/.b.k3j2x8.tmp.png" (created empty), so two writers of one target never share a
+    temporary file.
 
     Keeping the suffix matters for writers that pick a format from it (matplotlib,
     Keras `.keras` files).
     """
     path = pathlib.Path(path)
-    return path.with_name(f".{path.stem}.tmp{path.suffix}")
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
+                                    suffix=f".tmp{path.suffix}")
+    os.close(handle)
+    os.chmod(name, 0o666 & ~_UMASK)  # mkstemp makes it 0600; the target gets the usual mode
+    return pathlib.Path(name)
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[pathlib.Path], None]) -> pathlib.Path:

@@ -22,12 +22,12 @@ from pathnet_tf.workdir import prepare_workdir
 
 
 def run_pairs(config, pairs, workdir, log: Callable[[str], None] = print,
-              mnist: data_lib.Mnist | None = None, resume: bool = True,
-              checkpoint_every: int = 25, figures: bool = True) -> dict:
+              mnist: data_lib.Mnist | None = None, **options) -> dict:
     """Learns the binary tasks `pairs` (digit pairs) in order into `workdir`; returns
     what it writes to results.json. `config`: a `BinaryMnistConfig` or
     `SplitMnistConfig`. `mnist`: the data set if already loaded, else it is read from
-    `config.data_dir`. `resume`, `checkpoint_every`, `figures`: see `run.run_sequence`.
+    `config.data_dir`. `options` (resume, checkpoint_every, figures, tensorboard, the
+    observers) go to `run.run_sequence`.
     Raises (before writing anything) `data.DataError` for bad data,
     `workdir.WorkdirError` for an unusable workdir.
     """
@@ -46,13 +46,10 @@ def run_pairs(config, pairs, workdir, log: Callable[[str], None] = print,
     names = ", ".join(f"{task.name} ({len(task.train_x)} train images)" for task in tasks)
     log(f"PathNet L={net.num_layers} M={net.num_modules} N={net.num_active} "
         f"units={net.units}, mode {config.mode}; tasks {names}; workdir {workdir}")
-    return run_sequence(config, model, tasks, workdir, log, start=start, resume=resume,
-                        checkpoint_every=checkpoint_every, figures=figures)
+    return run_sequence(config, model, tasks, workdir, log, start=start, **options)
 
 
 def run(config: BinaryMnistConfig, workdir, log: Callable[[str], None] = print,
-        mnist: data_lib.Mnist | None = None, resume: bool = True,
-        checkpoint_every: int = 25, figures: bool = True) -> dict:
+        mnist: data_lib.Mnist | None = None, **options) -> dict:
     """Task A, then task B on top of it (see `run_pairs`)."""
-    return run_pairs(config, config.tasks, workdir, log, mnist=mnist, resume=resume,
-                     checkpoint_every=checkpoint_every, figures=figures)
+    return run_pairs(config, config.tasks, workdir, log, mnist=mnist, **options)

@@ -184,13 +184,12 @@ def describe(config: CifarSvhnConfig) -> str:
 
 
 def run(config: CifarSvhnConfig, workdir, log: Callable[[str], None] = print,
-        tasks: list | None = None, resume: bool = True, checkpoint_every: int = 25,
-        figures: bool = True) -> dict:
+        tasks: list | None = None, **options) -> dict:
     """Runs the experiment into `workdir`; returns what it writes to results.json.
 
     `tasks`: `[task A, task B]` if already loaded (`load_tasks`), else they are read
-    from tfds. `resume`, `checkpoint_every`, `figures`: see `run.run_sequence`. Raises
-    (before writing anything) `data.DataError` for missing or bad data,
+    from tfds. `options` (resume, checkpoint_every, figures, tensorboard): see
+    `run.run_sequence`. Raises (before writing anything) `data.DataError` for missing or bad data,
     `workdir.WorkdirError` for an unusable workdir.
     """
     import keras
@@ -205,5 +204,4 @@ def run(config: CifarSvhnConfig, workdir, log: Callable[[str], None] = print,
     model = build_model(config)
     log(f"{describe(config)}; task A {tasks[0].name} ({len(tasks[0].train_x)} train images), "
         f"task B {tasks[1].name} ({len(tasks[1].train_x)} train images); workdir {workdir}")
-    return run_sequence(config, model, tasks, workdir, log, start=start, resume=resume,
-                        checkpoint_every=checkpoint_every, figures=figures)
+    return run_sequence(config, model, tasks, workdir, log, start=start, **options)

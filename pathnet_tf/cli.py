@@ -21,6 +21,7 @@ from pathnet_tf.config import (
     PathNetConfig,
 )
 from pathnet_tf.modes import MODES
+from pathnet_tf.workdir import RunTerminated
 
 FLAGS = flags.FLAGS
 
@@ -80,7 +81,8 @@ def run_mnist_experiment(config, module: str) -> None:
 
     set_threads(FLAGS.threads)
     experiment.run(config, workdir, mnist=mnist, resume=FLAGS.resume,
-                   checkpoint_every=FLAGS.checkpoint_every, figures=FLAGS.figures)
+                   checkpoint_every=FLAGS.checkpoint_every, figures=FLAGS.figures,
+                   tensorboard=FLAGS.tensorboard)
 
 
 def define_run_flags(workdir: str) -> None:
@@ -92,6 +94,8 @@ def define_run_flags(workdir: str) -> None:
     flags.DEFINE_boolean("resume", True,
                          "Continue from the checkpoint in --workdir if there is one; "
                          "--noresume starts afresh (deleting that run's outputs).")
+    flags.DEFINE_enum("tensorboard", "full", ["full", "scalars", "none"],
+                      "TensorBoard events: everything, scalars only (campaigns), or none.")
     flags.DEFINE_boolean("figures", True, "Draw the run's figures into WORKDIR/figures/ "
                          "at its end (--nofigures: none).")
     flags.DEFINE_integer("seed", 0, "Seed of every random choice.")
@@ -154,7 +158,8 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 def run_main(argv, body: Callable[[], None]) -> None:
     """Runs a script's `body`; a bad setting (any ValueError: config, data, workdir,
-    checkpoint) ends it with one line `error: ...` and exit status 1, no traceback."""
+    checkpoint) ends it with one line `error: ...` and exit status 1, no traceback; a
+    SIGTERM with one line saying where its checkpoint is, and exit status 143."""
     if len(argv) > 1:
         sys.exit(f"error: unexpected arguments {argv[1:]}")
     try:
@@ -162,3 +167,6 @@ def run_main(argv, body: Callable[[], None]) -> None:
         body()
     except ValueError as error:
         sys.exit(f"error: {error}")
+    except RunTerminated as stopped:
+        print(str(stopped), file=sys.stderr)
+        sys.exit(stopped.exit_status)

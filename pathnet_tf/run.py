@@ -17,6 +17,8 @@ import json
 import logging
 import pathlib
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable
 
@@ -28,7 +30,7 @@ from pathnet_tf.genetic import FixedPath, Tournament, active_mask, overlap, rand
 from pathnet_tf.optimizers import make_optimizer
 from pathnet_tf.parallel import ParallelTaskTrainer
 from pathnet_tf.results_schema import SCHEMA_VERSION
-from pathnet_tf.summaries import Summaries
+from pathnet_tf.summaries import TENSORBOARD_LEVELS, Summaries
 from pathnet_tf.training import (
     BatchSampler,
     Evaluator,
@@ -37,6 +39,7 @@ from pathnet_tf.training import (
     TaskTrainer,
     evolve,
 )
+from pathnet_tf.workdir import RunTerminated, lock_workdir
 
 
 def num_classes(task) -> int:
@@ -96,12 +99,13 @@ class TaskRun:
         return f"{self.label}_{self.task_data.name}"
 
     def evolve(self, summaries: Summaries, log: Callable[[str], None],
-               checkpoint_every: int = 0, on_checkpoint: Callable | None = None) -> EvolveResult:
-        """Evolves the task from where `result` left off until it is solved or out of
-        generations. `on_checkpoint()` is called every `checkpoint_every` generations,
-        with `result` up to date."""
+               checkpoint_every: int = 0, on_checkpoint: Callable | None = None,
+               stop: Callable[[], bool] | None = None) -> EvolveResult:
+        """Evolves the task from where `result` left off until it is solved, out of
+        generations, or `stop()` says so (see `training.evolve`). `on_checkpoint()` is
+        called every `checkpoint_every` generations, with `result` up to date."""
         config, net = self.config, self.config.pathnet
-        start, first = time.perf_counter(), self.result.generations
+        interval = [time.perf_counter(), self.result.generations]  # the progress line's
 
         def on_generation(generation, paths, fitness, winner, best_fitness, best_path):
             summaries.generation(self.prefix, generation, fitness, winner, best_fitness,
@@ -110,8 +114,10 @@ class TaskRun:
             if self.population and (generation == 1 or generation % config.image_every == 0):
                 self.usage.append([generation, self.tournament.module_usage().tolist()])
             summaries.histograms(self.prefix, generation, self.model)
-            if generation % config.log_every == 0:
-                rate = (generation - first) / (time.perf_counter() - start)
+            if generation % config.log_every == 0:  # the rate since the last line
+                now = time.perf_counter()
+                rate = (generation - interval[1]) / max(now - interval[0], 1e-9)
+                interval[:] = [now, generation]
                 log(f"task {self.label} ({self.task_data.name}) generation {generation}: "
                     f"winner fitness {fitness[winner]:.4f}, best {best_fitness:.4f} "
                     f"({rate:.1f} generations/s)")
@@ -126,8 +132,10 @@ class TaskRun:
             batch_size=evo.batch_size, threshold=evo.threshold,
             max_generations=evo.max_generations, on_generation=on_generation,
             state=self.result, checkpoint_every=checkpoint_every if on_checkpoint else 0,
-            on_checkpoint=checkpointed)
+            on_checkpoint=checkpointed, stop=stop)
         last = self.result.generations
+        if not (self.result.solved or last >= evo.max_generations):
+            return self.result  # stopped early (SIGTERM): the task goes on after a resume
         if self.population and last and (not self.usage or self.usage[-1][0] != last):
             self.usage.append([last, self.tournament.module_usage().tolist()])  # the end
         self.test_accuracy = self.trainer.evaluate(self.result.best_path, self.task_data.test_x,
@@ -375,7 +383,8 @@ def _summary_line(sequence: Sequence, results: dict, workdir) -> str:
 def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = print,
                  start: float | None = None, resume: bool = True, checkpoint_every: int = 25,
                  on_task_start: Callable | None = None,
-                 on_task_end: Callable | None = None, figures: bool = True) -> dict:
+                 on_task_end: Callable | None = None, figures: bool = True,
+                 tensorboard: str = "full") -> dict:
     """Learns `tasks` in order on `model` (a fresh `PathNet` with no heads) as the mode
     says (`config.mode`, `modes.py`); for PathNet: evolve each task, freeze its best
     path, re-initialise every other module; the next task gets a new head, a fresh
@@ -391,10 +400,35 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
     (after the mode's step between tasks), `on_task_end(label, model, result)` when its
     evolution ends (before that step); neither is called for a task a resumed run had
     finished before. `figures`: draw `workdir/figures/` (`run_figures.draw_all`) at
-    the end.
+    the end. `tensorboard`: "full", "scalars" (no images, no histograms) or "none".
+
+    The workdir is this run's alone while it runs (`workdir.lock_workdir`: a second run
+    into it stops with a `WorkdirError` and touches nothing). SIGTERM (what Slurm and
+    Ray send before SIGKILL) ends the current generation, writes a checkpoint and
+    raises `RunTerminated`; rerunning resumes from there.
     """
     start = time.perf_counter() if start is None else start
+    if tensorboard not in TENSORBOARD_LEVELS:
+        raise ValueError(f"tensorboard ({tensorboard!r}) must be one of "
+                         f"{', '.join(TENSORBOARD_LEVELS)}")
     workdir = pathlib.Path(workdir)
+    lock = lock_workdir(workdir)
+    terminated = []
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: terminated.append(1))
+    try:
+        return _run(config, model, tasks, workdir, log, start, resume, checkpoint_every,
+                    on_task_start, on_task_end, figures, tensorboard,
+                    stop=lambda: bool(terminated))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        lock.close()
+
+
+def _run(config, model, tasks, workdir, log, start, resume, checkpoint_every,
+         on_task_start, on_task_end, figures, tensorboard, stop) -> dict:
     path = workdir / "ckpt" / "checkpoint.npz"
     loaded = _load_checkpoint(path, config) if resume else None
     if loaded is not None and loaded[1]["phase"] == "done":
@@ -414,7 +448,7 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
         log(f"resuming from {path}: {where}")
     start -= sequence.elapsed
     summaries = Summaries(workdir / "tb", config.summary_every, config.image_every,
-                          config.histogram_every)
+                          config.histogram_every, level=tensorboard)
     quiet = _OneTracePerTask()
     logging.getLogger("tensorflow").addFilter(quiet)
 
@@ -429,7 +463,11 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
                 run = sequence.start_task()
                 if on_task_start is not None:
                     on_task_start(run.label, model)
-            result = run.evolve(summaries, log, checkpoint_every, save)
+            result = run.evolve(summaries, log, checkpoint_every, save, stop=stop)
+            if not (result.solved or result.generations >= config.evolution.max_generations):
+                raise RunTerminated(  # stop() ended it: the checkpoint holds the state
+                    f"terminated (SIGTERM) in task {run.label} at generation "
+                    f"{result.generations}; checkpoint in {path}: rerun to resume")
             if on_task_end is not None:
                 on_task_end(run.label, model, result)
             sequence.finish_task()

@@ -27,17 +27,16 @@ from pathnet_tf.config import SplitMnistConfig
 
 
 def run(config: SplitMnistConfig, workdir, log: Callable[[str], None] = print,
-        mnist: data_lib.Mnist | None = None, resume: bool = True,
-        checkpoint_every: int = 25, figures: bool = True) -> dict:
+        mnist: data_lib.Mnist | None = None, **options) -> dict:
     """Runs the task sequence into `workdir`, logs the per-task table; returns the
-    results (as `binary_mnist.run_pairs`)."""
+    results (as `binary_mnist.run_pairs`, which takes `options` on to
+    `run.run_sequence`)."""
     from pathnet_tf import binary_mnist
 
     results = binary_mnist.run_pairs(config, config.tasks, workdir, log, mnist=mnist,
-                                     resume=resume, checkpoint_every=checkpoint_every,
-                                     figures=figures)
+                                     **options)
     log(table(results))
-    if figures:
+    if options.get("figures", True):
         log(f"figures in {pathlib.Path(workdir) / 'figures'}")
     return results
 

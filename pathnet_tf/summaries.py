@@ -45,12 +45,20 @@ def grid_image(grid: tf.Tensor, frozen: tf.Tensor) -> tf.Tensor:
     return tf.stack([tf.where(mark, value, grey) for value in _FROZEN], axis=-1)[None]
 
 
+TENSORBOARD_LEVELS = ("full", "scalars", "none")
+
+
 class Summaries:
-    """Writes a run's TensorBoard events under `logdir`."""
+    """Writes a run's TensorBoard events under `logdir`. `level`: "full" (everything
+    below), "scalars" (no images, no histograms: campaigns) or "none" (no events, no
+    `logdir`)."""
 
     def __init__(self, logdir: str | os.PathLike, summary_every: int = 1,
-                 image_every: int = 10, histogram_every: int = 50):
-        self.writer = tf.summary.create_file_writer(str(logdir))
+                 image_every: int = 10, histogram_every: int = 50, level: str = "full"):
+        if level not in TENSORBOARD_LEVELS:
+            raise ValueError(f"level ({level!r}) must be one of {', '.join(TENSORBOARD_LEVELS)}")
+        self.level = level
+        self.writer = tf.summary.create_file_writer(str(logdir)) if level != "none" else None
         self.summary_every = summary_every
         self.image_every = image_every
         self.histogram_every = histogram_every
@@ -76,6 +84,8 @@ class Summaries:
         `usage` is the `[L, M]` module usage or a callable returning it, `frozen` the
         `[L, M]` frozen mask or a callable returning it (None: nothing frozen); both
         are only called when an image is due."""
+        if self.writer is None:
+            return
         if step % self.summary_every == 0:
             fitness_values = np.asarray(fitness, np.float32)
 
@@ -92,7 +102,7 @@ class Summaries:
                                       tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)],
                 scalars)(np.int64(step), fitness_values, np.int32(winner),
                          np.float32(best_fitness))
-        if step % self.image_every == 0:
+        if self.level == "full" and step % self.image_every == 0:
             def images(usage, best_path, frozen):
                 tf.summary.image(f"{prefix}/module_usage", grid_image(usage, frozen))
                 tf.summary.image(f"{prefix}/best_path", grid_image(best_path, frozen))
@@ -108,12 +118,14 @@ class Summaries:
     def task_end(self, prefix: str, step: int, test_accuracy: float) -> None:
         """The task's test accuracy (its best path, its test split) when it ends, at
         step = its generations (`{prefix}/test_accuracy`)."""
+        if self.writer is None:
+            return
         with self.writer.as_default(step=step):
             tf.summary.scalar(f"{prefix}/test_accuracy", test_accuracy)
 
     def histograms(self, prefix: str, step: int, model) -> None:
         """Module weight histograms, every `histogram_every` generations."""
-        if step % self.histogram_every:
+        if self.level != "full" or step % self.histogram_every:
             return
         layers = list(model.module_layers)
 
@@ -130,5 +142,6 @@ class Summaries:
                 for key, f in self._writers.items()}
 
     def close(self) -> None:
-        self.writer.flush()
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.flush()
+            self.writer.close()

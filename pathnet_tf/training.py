@@ -302,6 +302,7 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
            state: EvolveResult | None = None,
            checkpoint_every: int = 0,
            on_checkpoint: Callable[[EvolveResult], None] | None = None,
+           stop: Callable[[], bool] | None = None,
            ) -> EvolveResult:
     """Runs tournaments until a winner's fitness reaches `threshold` or
     `max_generations` have run. Never raises for an unsolved task: `solved` says.
@@ -311,7 +312,9 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
     `on_generation(generation, paths, fitness, winner, best_fitness, best_path)` is
     called after each one (`paths: [B, L, N]`, `fitness: [B]`). `state`: where a
     resumed run left off. `on_checkpoint(state)` is called every `checkpoint_every`
-    generations (at the end of a call) while the task is not finished.
+    generations (at the end of a call) while the task is not finished. `stop()` is
+    asked after every call: if True (a SIGTERM, say) the loop ends there, after an
+    `on_checkpoint` of the state so far, and the task is left unfinished.
     """
     start = time.perf_counter()
     state = state or EvolveResult(generations=0, solved=False, best_fitness=-1.0,
@@ -360,6 +363,10 @@ def evolve(trainer: TaskTrainer, tournament: Tournament, sampler: BatchSampler, 
                 and generation - saved >= checkpoint_every):
             on_checkpoint(current())
             saved = generation
+        if stop is not None and not finished and stop():
+            if on_checkpoint is not None and generation != saved:
+                on_checkpoint(current())
+            break
     return current()
 
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pathlib
+import socket
 import tempfile
+import time
 
 
 class WorkdirError(ValueError):
     """The working directory cannot be used."""
+
+
+class RunTerminated(Exception):
+    """A run stopped by SIGTERM after writing its checkpoint (rerun it to resume)."""
+
+    exit_status = 143  # 128 + SIGTERM, as a process killed by SIGTERM has
 
 
 def prepare_workdir(path: str | os.PathLike) -> pathlib.Path:
@@ -32,3 +41,28 @@ def prepare_workdir(path: str | os.PathLike) -> pathlib.Path:
         raise WorkdirError(f"workdir {str(workdir)!r} is not writable: "
                            f"{error.strerror or error}") from error
     return workdir
+
+
+LOCK_NAME = ".lock"
+
+
+def lock_workdir(workdir: str | os.PathLike):
+    """Takes `workdir` for this run (an exclusive `fcntl.flock` on `workdir/.lock`,
+    released when the returned file is closed or the process dies). Raises
+    WorkdirError naming the holder if another run has it; nothing is touched then."""
+    path = pathlib.Path(workdir) / LOCK_NAME
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise WorkdirError(f"workdir {str(workdir)!r} is in use by another run ({holder}); "
+                           "wait for it to end, or use another workdir") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()} since "
+                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    handle.flush()
+    return handle

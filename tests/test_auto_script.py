@@ -58,6 +58,10 @@ def test_runs_skip_finished_runs_and_aggregate(tmp_path):
         assert f"seed_{results['seed']}" == seed
         assert results["task_b"]["digits"] == [1, 2]
         assert (path.parent / "log.txt").stat().st_size > 0
+        # A campaign's runs: TensorBoard scalars only, no per-run figures.
+        log_text = (path.parent / "log.txt").read_text()
+        assert "--nofigures --tensorboard=scalars" in log_text
+        assert not (path.parent / "figures").exists()
     log = (stale / "log.txt").read_text()
     assert log.startswith("an earlier attempt\n") and "--seed=1" in log
 

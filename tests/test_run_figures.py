@@ -28,6 +28,21 @@ def png_size(path):
     return struct.unpack(">II", data[16:24])  # IHDR: width, height
 
 
+def read_events(logdir):
+    """TensorBoard events read back with TensorFlow's own reader: `{(tag, step): image
+    [h, w, 3] uint8}` and `{tag: (step, value)}` of the scalars (the last of each)."""
+    images, scalars = {}, {}
+    for path in logdir.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                tensor = tf.make_ndarray(value.tensor)
+                if value.tag.endswith(("module_usage", "best_path")):
+                    images[(value.tag, event.step)] = tf.io.decode_png(tensor[2]).numpy()
+                elif tensor.ndim == 0:
+                    scalars[value.tag] = (event.step, float(tensor))
+    return images, scalars
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     """A tiny two-task run (read only: tests that change it copy it first)."""
@@ -69,15 +84,7 @@ def test_figures_are_redrawn_identically_from_results_json(finished_run, tmp_pat
 def test_tensorboard_images_are_legible_and_test_accuracy_is_a_scalar(finished_run):
     workdir, _ = finished_run
     results = json.loads((workdir / "results.json").read_text())
-    images, scalars = {}, {}
-    for path in (workdir / "tb").glob("events.out.tfevents.*"):
-        for event in tf.compat.v1.train.summary_iterator(str(path)):
-            for value in event.summary.value:
-                tensor = tf.make_ndarray(value.tensor)
-                if value.tag.endswith(("module_usage", "best_path")):
-                    images[(value.tag, event.step)] = tf.io.decode_png(tensor[2]).numpy()
-                elif value.tag.endswith("test_accuracy"):
-                    scalars[value.tag] = (event.step, float(tensor))
+    images, scalars = read_events(workdir / "tb")
     height, width = 2 * BLOCK + 1, 4 * BLOCK + 1  # L = 2, M = 4
     assert images and all(i.shape == (height, width, 3) for i in images.values())
     # Task B's images outline the modules task A froze in blue; task A's do not.
