@@ -32,7 +32,7 @@ _LAZY = {
     "TaskTrainer": "training",
     "BatchSampler": "training",
     "evolve": "training",
-    "TaskRun": "run",
+    "TaskRun": "task_run",
     "run_sequence": "run",
     "load_mnist": "data",
     "binary_task": "data",

@@ -10,8 +10,8 @@ import numpy as np
 import pathnet_tf
 from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
 from pathnet_tf.model import PathNet
-from pathnet_tf.run import TaskRun
 from pathnet_tf.summaries import Summaries
+from pathnet_tf.task_run import TaskRun
 from tests.test_training import make_data
 
 

@@ -19,9 +19,9 @@ TINY = ["--num_layers=2", "--num_modules=4", "--num_active=2", "--units=8",
 
 
 
-def run_script(*flags, timeout=300):
+def run_script(*flags, timeout=300, script=SCRIPT):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run([sys.executable, str(SCRIPT), *flags], capture_output=True,
+    return subprocess.run([sys.executable, str(script), *flags], capture_output=True,
                           text=True, timeout=timeout, env=env, cwd=ROOT)
 
 
@@ -157,9 +157,7 @@ BAD_FLAGS = [
 @pytest.mark.parametrize("script", ["binary_mnist_pathnet.py", "cifar_svhn_pathnet.py"])
 def test_bad_flag_stops_with_one_error_line_and_exit_status_1(tmp_path, script, flags, message):
     workdir = tmp_path / "run"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    done = subprocess.run([sys.executable, str(ROOT / script), *flags, f"--workdir={workdir}"],
-                          capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    done = run_script(*flags, f"--workdir={workdir}", script=ROOT / script, timeout=120)
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr

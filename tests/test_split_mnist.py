@@ -3,9 +3,6 @@ construction (each task's accuracy at the end equals, exactly, its accuracy when
 was learned), forgetting under fine-tuning, and what happens when modules run out."""
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -15,6 +12,7 @@ from pathnet_tf import data as data_lib
 from pathnet_tf.config import EvolutionConfig, PathNetConfig, SplitMnistConfig
 from pathnet_tf.model import PathNet
 from pathnet_tf.run import run_sequence
+from tests import test_script
 from tests.test_script import ROOT
 
 SCRIPT = ROOT / "split_mnist_pathnet.py"
@@ -24,9 +22,7 @@ TINY = ["--num_layers=2", "--num_modules=4", "--num_active=2", "--units=8",
 
 
 def run_script(*flags):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run([sys.executable, str(SCRIPT), *flags], capture_output=True,
-                          text=True, timeout=300, env=env, cwd=ROOT)
+    return test_script.run_script(*flags, script=SCRIPT)
 
 
 @pytest.mark.parametrize("mode", ["pathnet", "finetune"])
