@@ -51,6 +51,7 @@ def lock_workdir(workdir: str | os.PathLike):
     released when the returned file is closed or the process dies). Raises
     WorkdirError naming the holder if another run has it; nothing is touched then."""
     path = pathlib.Path(workdir) / LOCK_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
