@@ -11,6 +11,13 @@ snapshot and restored with assign: how ports do it), `loop_nojit` (the T steps o
 candidate in one compiled call, no XLA), `loop_xla` (the default: with XLA),
 `loop_xla_mask` (all M modules computed, masked), `parallel_K` for K in `--parallel`.
 
+The JSON also gives the compute floor measured in the same sitting: the float32
+GEMM rate of this process (`--threads`, one by default) on a 1024² product and on
+the generation's first-layer shapes, the generation's FLOPs (its matrix products),
+the milliseconds those FLOPs take at the 1024² rate, and per variant the ratio of
+its median to that floor and its speedup over the PyTorch port (0.34 s per
+generation, measured on this machine earlier: a constant here, not re-measured).
+
     python benchmarks/bench_generation.py
     python benchmarks/bench_generation.py --variants=loop_xla,parallel --parallel=1,8
 """
@@ -23,7 +30,7 @@ import time
 
 import numpy as np
 from absl import app, flags
-from common import default_setup, default_task, rss_mb
+from common import default_setup, default_task, gemm_gflops, generation_flops, rss_mb
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("num_layers", 3, "L")
@@ -40,6 +47,8 @@ flags.DEFINE_list("variants", ["per_step", "loop_nojit", "loop_xla", "loop_xla_m
                                "parallel"], "Variants to run.")
 flags.DEFINE_list("parallel", ["1", "2", "4", "8", "16"], "K values of the parallel variant.")
 flags.DEFINE_integer("threads", 1, "TensorFlow threads.")
+
+PYTORCH_PORT_MS = 340.0  # the PyTorch port's generation, measured on this machine earlier
 
 
 class PerStepTrainer:
@@ -167,6 +176,21 @@ def measure(name, task, per_step=False, **options):
     }
 
 
+def measure_floor(task):
+    """The compute floor of a generation, measured now (see the module docstring)."""
+    input_dim = task.train_x.shape[1]
+    width = FLAGS.num_active * FLAGS.units
+    rate = gemm_gflops(1024, 1024, 1024, reps=5)
+    shapes = {"forward": gemm_gflops(FLAGS.batch_size, input_dim, width, reps=2000),
+              "weight_gradient": gemm_gflops(input_dim, FLAGS.batch_size, width, reps=2000)}
+    flops = generation_flops(input_dim, FLAGS.num_layers, FLAGS.num_active, FLAGS.units,
+                             2, FLAGS.batch_size, FLAGS.steps_per_candidate, 2)
+    return {"gemm_gflops_1024": round(rate, 1),
+            "gemm_gflops_first_layer": {k: round(v, 1) for k, v in shapes.items()},
+            "generation_mflop": round(flops / 1e6, 1),
+            "floor_ms_per_generation": round(flops / rate / 1e6, 3)}
+
+
 def main(argv):
     del argv
     from pathnet_tf.training import set_threads
@@ -185,11 +209,14 @@ def main(argv):
             key, value = measure(name, task, **variants[name])
             results[key] = value
         print(f"{name}: done", file=sys.stderr, flush=True)
+    floor = measure_floor(task)
     reference = results.get("loop_xla", {}).get("ms_per_generation", {}).get("median")
-    if reference:
-        for value in results.values():
-            value["speedup_vs_loop_xla"] = round(
-                reference / value["ms_per_generation"]["median"], 2)
+    for value in results.values():
+        median = value["ms_per_generation"]["median"]
+        value["ratio_to_floor"] = round(median / floor["floor_ms_per_generation"], 2)
+        value["speedup_vs_pytorch_port"] = round(PYTORCH_PORT_MS / median, 1)
+        if reference:
+            value["speedup_vs_loop_xla"] = round(reference / median, 2)
     print(json.dumps({
         "benchmark": "bench_generation",
         "config": {"L": FLAGS.num_layers, "M": FLAGS.num_modules, "N": FLAGS.num_active,
@@ -197,6 +224,7 @@ def main(argv):
                    "T": FLAGS.steps_per_candidate, "generations": FLAGS.generations},
         "threads": FLAGS.threads, "cpu_count": os.cpu_count(),
         "load_average_1min": round(os.getloadavg()[0], 2),
+        "floor": floor, "pytorch_port_ms_per_generation": PYTORCH_PORT_MS,
         "variants": results}))
 
 

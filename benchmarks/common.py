@@ -52,3 +52,41 @@ def default_setup(task, rng: np.random.Generator, *, num_layers=3, num_modules=1
                               jit_compile=jit_compile)
     tournament = Tournament(population_size, num_layers, num_modules, num_active, rng)
     return model, trainer, tournament, BatchSampler(len(task.train_x), rng)
+
+
+def gemm_gflops(m: int, k: int, n: int, reps: int, trials: int = 5) -> float:
+    """float32 GFLOP/s of an XLA-compiled `[m, k] @ [k, n]` matmul, `reps` products per
+    call (one dispatch), best of `trials` calls, on this process's TensorFlow threads
+    (`training.set_threads` first for a single-thread figure)."""
+    import time
+
+    import tensorflow as tf
+
+    a, b = tf.random.normal([m, k]), tf.random.normal([k, n])
+
+    @tf.function(jit_compile=True)
+    def products(a, b):
+        def body(i, total):  # each product depends on i: none can be hoisted
+            return i + 1, total + tf.matmul(a + tf.cast(i, tf.float32), b)[0, 0]
+        return tf.while_loop(lambda i, _: i < reps, body, (0, 0.0))[1]
+
+    products(a, b).numpy()
+    best = float("inf")
+    for _ in range(trials):
+        start = time.perf_counter()
+        products(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * m * k * n * reps / best / 1e9
+
+
+def generation_flops(input_dim, num_layers, num_active, units, classes, batch, steps,
+                     candidates) -> int:
+    """Multiply-add FLOPs (2 per multiply-add) of one generation's matrix products:
+    B candidates × T steps, each a forward pass through the N active modules of
+    every layer and the readout, the weight gradients of all of them, and the input
+    gradients of every layer but the first (the inputs need none)."""
+    width = num_active * units
+    forward = 2 * batch * (input_dim * width + (num_layers - 1) * units * width
+                           + units * classes)
+    input_grads = 2 * batch * ((num_layers - 1) * units * width + units * classes)
+    return candidates * steps * (2 * forward + input_grads)

@@ -230,6 +230,48 @@ class PathNet(keras.Model):
         head_kernel, head_bias = slot_params[-2], slot_params[-1]
         return tf.matmul(hidden, head_kernel) + head_bias
 
+    # The B candidates of a tournament side by side: every weight (optimizer slot,
+    # update mask) of the B candidates stacked into one tensor, each layer's
+    # "candidate layout" (`ModuleLayer.stack_candidates`; the first layer's candidates
+    # share their input, so a dense first layer is one product for all of them). The
+    # readout is stacked along a leading axis; its update masks (always True) stay
+    # scalars.
+
+    def stack_candidates(self, candidates, task: int, masks: bool = False) -> list:
+        """B lists aligned with `gather_slots`'s output (weights or optimizer slots; or
+        `slot_masks` when `masks`) -> one list of tensors in the candidate layout."""
+        self._check_task(task)
+        stacked = []
+        for index, layer in enumerate(self.module_layers):
+            stacked += layer.stack_candidates([c[2 * index] for c in candidates],
+                                              [c[2 * index + 1] for c in candidates],
+                                              shared=index == 0, masks=masks)
+        if masks:
+            return stacked + [tf.constant(True), tf.constant(True)]
+        return stacked + [tf.stack([c[position] for c in candidates]) for position in (-2, -1)]
+
+    def unstack_candidates(self, stacked, task: int) -> list:
+        """Inverse of `stack_candidates` (weights or slots): B lists, slot layout."""
+        self._check_task(task)
+        columns = []
+        for index, layer in enumerate(self.module_layers):
+            columns += layer.unstack_candidates(stacked[2 * index], stacked[2 * index + 1],
+                                                shared=index == 0)
+        columns += [tf.unstack(stacked[-2]), tf.unstack(stacked[-1])]
+        return [list(candidate) for candidate in zip(*columns)]
+
+    def apply_candidates(self, stacked, inputs, weights, task: int):
+        """Logits `[B, batch, classes]` of B candidates (`stacked`: candidate layout,
+        `weights`: per layer `[B, S]`) on the same `inputs`."""
+        hidden = inputs
+        for index, layer in enumerate(self.module_layers):
+            hidden = layer.apply_candidates(hidden, stacked[2 * index], stacked[2 * index + 1],
+                                            weights[index], shared=index == 0)
+        head_kernel, head_bias = stacked[-2], stacked[-1]  # [B, features, classes], [B, classes]
+        if hidden.shape.rank != 3:  # the last module layer is conv
+            hidden = tf.reshape(hidden, [head_kernel.shape[0], -1, self.feature_dim])
+        return tf.matmul(hidden, head_kernel) + head_bias[:, None]
+
     def apply(self, params, inputs, path, task: int):
         """Logits `[batch, classes]` of pathway `path` (`[L, N] int32`) for `task`,
         computed from `params` (tensors ordered as `task_variables(task)`)."""

@@ -164,39 +164,79 @@ class TaskTrainer:
         hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
         return params, slots, tf.reduce_sum(tf.cast(hits, tf.float32)), loss
 
-    def _train_candidate(self, path, xs, ys, params, slots):
-        """T steps of one candidate from the snapshot (`params`, `slots`: tensors).
+    def _step_candidates(self, weights, masks, params, slots, x, y, step, learning_rate):
+        """One training step of the B candidates side by side (candidate layout,
+        `model.stack_candidates`) on the same minibatch `(x, y)`. Each candidate's
+        loss is its own mean; the gradient of their sum is each one's own gradient.
+        Returns the new params and slots, the correct counts `[B]` (before the
+        update) and the losses `[B]`."""
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            logits = self.model.apply_candidates(params, x, weights, self.task)  # [B, n, C]
+            labels = tf.broadcast_to(y, tf.shape(logits)[:2])
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=logits), axis=1)  # [B]
+            total = tf.reduce_sum(loss)
+        grads = tape.gradient(total, params)
+        params, slots = self.optimizer.update(step, params, grads, masks, slots,
+                                              learning_rate)
+        hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels)
+        return params, slots, tf.reduce_sum(tf.cast(hits, tf.float32), axis=1), loss
 
-        `xs: [T, batch, *example_shape]`, `ys: [T, batch]`. Returns the trained planned rows
-        and readout, their slots, the mean training accuracy over the T minibatches
-        (the fitness, measured before each update) and the mean loss.
+    def _train_candidates(self, paths, batch_indices, params, slots):
+        """T steps of the B candidates (`paths: [B, L, N]`) from the snapshot (`params`,
+        `slots`: tensors), side by side in one loop (one set of products per step for
+        all B; a candidate's arithmetic does not depend on the others).
+
+        `batch_indices: [T, batch]` (each step gathers its minibatch from the training
+        data on device: no `[T, batch, ...]` copy up front). Returns the plans, and per
+        candidate its trained planned rows and readout, their slots (slot layout); the
+        fitness `[B]` (mean training accuracy over the T minibatches, measured before
+        each update) and the mean loss `[B]`.
         """
-        plan, masks, params, slots = self._prepare(path, params, slots,
-                                                   tf.convert_to_tensor(self.model.frozen))
-        steps = tf.shape(xs)[0]
+        model, task = self.model, self.task
+        frozen = tf.convert_to_tensor(model.frozen)
+        prepared = [self._prepare(paths[b], params, slots, frozen)
+                    for b in range(self.tournament_size)]
+        plans = [p[0] for p in prepared]
+        weights = [tf.stack([plan[layer][1] for plan in plans])
+                   for layer in range(model.num_layers)]  # per layer [B, S]
+        masks = model.stack_candidates([p[1] for p in prepared], task, masks=True)
+        params = model.stack_candidates([p[2] for p in prepared], task)
+        names = range(len(self.optimizer.slot_names))
+        by_name = [model.stack_candidates([[s[k] for s in p[3]] for p in prepared], task)
+                   for k in names]
+        slots = [tuple(column[i] for column in by_name) for i in range(len(params))]
+        steps = tf.shape(batch_indices)[0]
         learning_rate = tf.convert_to_tensor(self.optimizer.learning_rate)
         first_step = tf.convert_to_tensor(self.step) + 1.0
 
         def body(t, params, slots, correct, loss_sum):
             step = first_step + tf.cast(t, tf.float32)
-            params, slots, hits, loss = self._step(plan, masks, params, slots, xs[t], ys[t],
-                                                   step, learning_rate)
+            index = batch_indices[t]
+            params, slots, hits, loss = self._step_candidates(
+                weights, masks, params, slots, tf.gather(self.train_x, index),
+                tf.gather(self.train_y, index), step, learning_rate)
             return t + 1, params, slots, correct + hits, loss_sum + loss
 
+        zeros = tf.zeros([self.tournament_size])
         _, params, slots, correct, loss_sum = tf.while_loop(
-            lambda t, *_: t < steps, body,
-            (tf.constant(0), params, slots, tf.constant(0.0), tf.constant(0.0)))
-        fitness = correct / tf.cast(tf.size(ys), tf.float32)
-        return params, slots, fitness, loss_sum / tf.cast(steps, tf.float32)
+            lambda t, *_: t < steps, body, (tf.constant(0), params, slots, zeros, zeros))
+        fitness = correct / tf.cast(tf.size(batch_indices), tf.float32)
+        params = model.unstack_candidates(params, task)
+        by_name = [model.unstack_candidates([slot[k] for slot in slots], task) for k in names]
+        slots = [[tuple(column[b][i] for column in by_name) for i in range(len(params[b]))]
+                 for b in range(self.tournament_size)]
+        return plans, params, slots, fitness, loss_sum / tf.cast(steps, tf.float32)
 
     def _tournament_fn(self, paths, batch_indices):
-        xs = tf.gather(self.train_x, batch_indices)  # [T, batch, ...]
-        ys = tf.gather(self.train_y, batch_indices)  # [T, batch]
         # The snapshot: every candidate starts from these values. The variables are not
         # written until the winner is known, so one read serves all candidates.
         params = [tf.convert_to_tensor(v) for v in self.params]
         slots = [tuple(tf.convert_to_tensor(s) for s in slot) for slot in self.slots]
-        results = [self._train_candidate(paths[b], xs, ys, params, slots)
+        _, cand_params, cand_slots, fitness, loss = self._train_candidates(
+            paths, batch_indices, params, slots)
+        results = [(cand_params[b], cand_slots[b], fitness[b], loss[b])
                    for b in range(self.tournament_size)]
         finite = tf.stack([all_finite([r[3], *r[0]]) for r in results])
         fitness, loss = self._guard(finite, tf.stack([r[2] for r in results]),
@@ -212,7 +252,7 @@ class TaskTrainer:
             for k in range(len(self.optimizer.slot_names)):
                 self._write_rows([slot[k] for slot in self.slots],
                                  pick([[slot[k] for slot in r[1]] for r in results]), plan)
-            self.step.assign_add(tf.cast(tf.shape(xs)[0], tf.float32))
+            self.step.assign_add(tf.cast(tf.shape(batch_indices)[0], tf.float32))
             return tf.constant(True)
 
         # If every candidate diverged, nothing is written: the snapshot stays.
