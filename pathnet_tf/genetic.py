@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 BOUNDARIES = ("clamp", "wrap")
+GENOTYPES = ("paper", "tf1_mask")  # which mutation a Tournament uses
 
 
 def random_genotype(rng: np.random.Generator, num_layers: int, num_modules: int,
@@ -55,6 +56,37 @@ def mutate(genotype: np.ndarray, rng: np.random.Generator, num_modules: int,
     return mutated.astype(np.int32)
 
 
+def tf1_mutation_rate(num_layers: int, num_active: int) -> float:
+    """The TF1 code's per-module mutation probability, 2 / (L·N)."""
+    return 2.0 / (num_layers * num_active)
+
+
+def mutate_tf1(genotype: np.ndarray, rng: np.random.Generator, num_modules: int,
+               rate: float | None = None, boundary: str = "clamp") -> np.ndarray:
+    """The TF1 code's mutation of its `[L, M]` binary mask, on an `[L, N]` genotype.
+
+    Each active module, with probability `rate` (default 2/(L·N)), is switched off and
+    the module at offset d ∈ {-4, -3, -2, -1} (uniform) switched on, clamped to
+    [0, M-1] (or wrapped, `boundary="wrap"`): paths drift toward module 0. Two modules
+    landing on one index become one module (a repeated index, which counts once), and
+    the copies of a repeated module move together, as the mask's one entry does: a
+    path can lose modules, never regain them (REFERENCE.md 2a item 9).
+    """
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"boundary ({boundary!r}) must be one of {BOUNDARIES}")
+    genotype = np.asarray(genotype)
+    if rate is None:
+        rate = tf1_mutation_rate(*genotype.shape)
+    chosen = rng.random(genotype.shape) < rate
+    offsets = rng.integers(-4, 0, size=genotype.shape)  # {-4, -3, -2, -1}
+    moved = genotype + np.where(chosen, offsets, 0)
+    moved = (np.clip(moved, 0, num_modules - 1) if boundary == "clamp"
+             else np.mod(moved, num_modules))
+    # Each element follows the first element naming the same module (its mask entry).
+    first = np.argmax(genotype[:, :, None] == genotype[:, None, :], axis=2)  # [L, N]
+    return np.take_along_axis(moved, first, axis=1).astype(np.int32)
+
+
 def select_winner(fitness, loss=None) -> int:
     """Index of the tournament's winner: highest fitness; ties go to the lower loss,
     then to the lower index. Order-independent except for exact ties in both."""
@@ -85,22 +117,28 @@ class Tournament:
       num_layers, num_modules, num_active: L, M, N.
       tournament_size: B, candidates per tournament (the paper uses 2).
       rng: the generator this object owns; every random choice comes from it.
-      mutation_rate: per-element probability, default 1/(L·N).
+      mutation_rate: per-element probability, default 1/(L·N) (2/(L·N) for tf1_mask).
       boundary: "clamp" or "wrap" (see `mutate`).
+      genotype: "paper" (`mutate`) or "tf1_mask" (`mutate_tf1`, the TF1 code's).
     """
 
     def __init__(self, population_size: int, num_layers: int, num_modules: int,
                  num_active: int, rng: np.random.Generator, tournament_size: int = 2,
-                 mutation_rate: float | None = None, boundary: str = "clamp"):
+                 mutation_rate: float | None = None, boundary: str = "clamp",
+                 genotype: str = "paper"):
         if tournament_size < 2 or tournament_size > population_size:
             raise ValueError(
                 f"tournament_size ({tournament_size}) must be between 2 and "
                 f"population_size ({population_size})")
         if boundary not in BOUNDARIES:
             raise ValueError(f"boundary ({boundary!r}) must be one of {BOUNDARIES}")
+        if genotype not in GENOTYPES:
+            raise ValueError(f"genotype ({genotype!r}) must be one of {GENOTYPES}")
         self.num_modules = num_modules
         self.tournament_size = tournament_size
-        self.mutation_rate = (default_mutation_rate(num_layers, num_active)
+        self.genotype = genotype
+        default_rate = default_mutation_rate if genotype == "paper" else tf1_mutation_rate
+        self.mutation_rate = (default_rate(num_layers, num_active)
                               if mutation_rate is None else mutation_rate)
         self.boundary = boundary
         self.rng = rng
@@ -150,9 +188,14 @@ class Tournament:
         champion = self.population[members[winner]]
         for position, member in enumerate(members):
             if position != winner:
-                self.population[member] = mutate(
-                    champion, self.rng, self.num_modules, self.mutation_rate,
-                    boundary=self.boundary)
+                if self.genotype == "tf1_mask":
+                    self.population[member] = mutate_tf1(
+                        champion, self.rng, self.num_modules, self.mutation_rate,
+                        boundary=self.boundary)
+                else:
+                    self.population[member] = mutate(
+                        champion, self.rng, self.num_modules, self.mutation_rate,
+                        boundary=self.boundary)
         return winner
 
     def module_usage(self) -> np.ndarray:
