@@ -7,7 +7,8 @@ tested in milliseconds and the training code decides how to put arrays on device
   uncompressed with the same names minus ".gz") and validates them, raising
   `DataError` with one sentence naming the path and what was expected.
 - `validate_digits(digits)` turns "1,3" or (1, 3) into a checked pair of digits.
-- `salt_and_pepper(images, probability, rng)` replaces pixels by 0 or 1.
+- `salt_and_pepper(images, probability, rng)` replaces pixels by 0 or 1;
+  `additive_salt(images, probability, rng)` is the TF1 code's noise (adds, no pepper).
 - `binary_task(mnist, digits, noise, rng)` builds one binary task: the two digits,
   scaled to [0, 1], flattened to 784, noised once, shuffled.
 
@@ -33,6 +34,7 @@ IMAGE_ROWS = 28
 IMAGE_COLS = 28
 IMAGE_SIZE = IMAGE_ROWS * IMAGE_COLS  # 784
 NUM_CLASSES = 10
+NOISE_KINDS = ("salt_and_pepper", "additive_salt")  # binary_task's noise_kind
 
 DEFAULT_MNIST_DIR = pathlib.Path(__file__).resolve().parent.parent / "data" / "mnist"
 
@@ -342,6 +344,24 @@ def salt_and_pepper(
     )
 
 
+def additive_salt(
+    images: np.ndarray, probability: float, rng: np.random.Generator
+) -> np.ndarray:
+    """The TF1 code's noise (REFERENCE.md 2a item 8): additive salt, no pepper.
+
+    One uniform draw u in [0, 1) per pixel; where u >= 1 - `probability` (so with
+    chance `probability`), the pixel gets + u, u itself (in [0.5, 1) for the TF1
+    code's probability 0.5), and is clipped to 1. Other pixels are kept.
+
+    Args and result as `salt_and_pepper`.
+    """
+    probability = _validate_probability(probability, "additive salt probability")
+    images = np.asarray(images, dtype=np.float32)
+    uniform = rng.random(images.shape, dtype=np.float32)
+    added = np.where(uniform >= np.float32(1.0 - probability), uniform, np.float32(0.0))
+    return np.minimum(images + added, np.float32(1.0)).astype(np.float32, copy=False)
+
+
 def binary_task(
     mnist: Mnist,
     digits: Sequence[int] | str,
@@ -349,15 +369,16 @@ def binary_task(
     rng: np.random.Generator | None = None,
     max_train: int | None = None,
     max_test: int | None = None,
+    noise_kind: str = "salt_and_pepper",
 ) -> BinaryTask:
     """Builds the noisy binary task digits[0] (label 0) vs digits[1] (label 1).
 
     Selects the two digits from both splits, scales uint8 to float32 in [0, 1],
     flattens to 784, shuffles each split, keeps the first `max_train` / `max_test`
-    shuffled examples if asked, then applies `salt_and_pepper(noise)` once to each
-    split (independent draws): a fixed noisy copy from which training samples
-    batches. The shuffle is drawn before the noise, so one seed gives the same
-    example order whatever `noise` is.
+    shuffled examples if asked, then applies `salt_and_pepper(noise)` (or the
+    `noise_kind` named) once to each split (independent draws): a fixed noisy
+    copy from which training samples batches. The shuffle is drawn before the
+    noise, so one seed gives the same example order whatever `noise` is.
 
     Args:
       mnist: from `load_mnist`.
@@ -369,6 +390,8 @@ def binary_task(
       max_train: if given, a positive int: keep at most this many training
         examples (for tiny tests).
       max_test: if given, a positive int: keep at most this many test examples.
+      noise_kind: "salt_and_pepper" (the paper's) or "additive_salt" (the TF1
+        code's, `additive_salt`), drawn with probability `noise`.
 
     Returns:
       A `BinaryTask` named like "1v3".
@@ -380,6 +403,8 @@ def binary_task(
     """
     first, second = validate_digits(digits)
     noise = _validate_probability(noise, "noise")
+    if noise_kind not in NOISE_KINDS:
+        raise DataError(f"noise_kind {noise_kind!r} must be one of {', '.join(NOISE_KINDS)}.")
     for name, limit in (("max_train", max_train), ("max_test", max_test)):
         if limit is not None and (
             isinstance(limit, (bool, np.bool_))
@@ -410,8 +435,9 @@ def binary_task(
         y = (labels[indices] == second).astype(np.int32)
         splits[split] = (x, y)
 
-    train_x = salt_and_pepper(splits["train"][0], noise, rng)
-    test_x = salt_and_pepper(splits["test"][0], noise, rng)
+    add_noise = salt_and_pepper if noise_kind == "salt_and_pepper" else additive_salt
+    train_x = add_noise(splits["train"][0], noise, rng)
+    test_x = add_noise(splits["test"][0], noise, rng)
     return BinaryTask(
         name=f"{first}v{second}",
         digits=(first, second),
