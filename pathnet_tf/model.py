@@ -12,6 +12,12 @@ For the compiled training loop the model also exposes its arithmetic as a pure
 function of a list of tensors (`apply(params, ...)`, with `params` ordered as
 `task_variables(task)`), so candidate weights can be loop-carried without touching
 the variables.
+
+The protocol switches (`PathNetConfig`; README "Flags"): `frozen_path="always_on"`
+puts the frozen modules in every pathway's forward pass (`plan`); `aggregation="mean"`
+divides each layer's sum by M; `module_types="tf1"` makes the modules of every layer
+after the first identity, linear or residual (`module_kinds`); `init="tf1"` draws
+weights truncated normal σ 0.1 and sets biases to 0.1 (`initial_values`).
 """
 
 from __future__ import annotations
@@ -21,13 +27,30 @@ import math
 import keras
 import tensorflow as tf
 
-from pathnet_tf.config import COMPUTE_MODES, PADDINGS
+from pathnet_tf.config import (
+    AGGREGATIONS,
+    COMPUTE_MODES,
+    FROZEN_PATHS,
+    INITS,
+    MODULE_TYPES_CHOICES,
+    PADDINGS,
+)
 from pathnet_tf.layers import (
     PathNetConv2D,
     PathNetDense,
     active_mask,
     check_positive_int,
     module_plan,
+)
+from pathnet_tf.module_kinds import (
+    PROTOCOL_OPTIONS,
+    kind_scales,
+    kind_weights,
+    module_kinds,
+    stack_kind_weights,
+    tf1_initial_values,
+    tf1_readout_initializers,
+    with_skip,
 )
 
 
@@ -61,13 +84,30 @@ class PathNet(keras.Model):
         strides); the remaining `num_layers - len(conv_layers)` are `PathNetDense`.
         E.g. the paper's Atari stack: `[(8, 8, 4), (8, 4, 2), (8, 3, 1)]`, L=4.
       padding: "valid" or "same", of every conv layer.
+      frozen_path, aggregation, module_types, init: the protocol switches (module
+        docstring); the defaults are the paper's protocol.
     """
 
     def __init__(self, input_dim: int | None = None, num_layers: int = 3,
                  num_modules: int = 10, num_active: int = 3, units: int = 20,
                  task_classes=(), compute: str = "gather", input_shape=None,
-                 conv_layers=(), padding: str = "valid", **kwargs):
+                 conv_layers=(), padding: str = "valid", frozen_path: str = "available",
+                 aggregation: str = "sum", module_types: str = "linear",
+                 init: str = "glorot", **kwargs):
         super().__init__(**kwargs)
+        for name, value, choices in (("frozen_path", frozen_path, FROZEN_PATHS),
+                                     ("aggregation", aggregation, AGGREGATIONS),
+                                     ("module_types", module_types, MODULE_TYPES_CHOICES),
+                                     ("init", init, INITS)):
+            if value not in choices:
+                raise ValueError(f"{name} ({value!r}) must be one of {', '.join(choices)}")
+        if module_types != "linear" and conv_layers:
+            raise ValueError(f"module_types ({module_types!r}) needs dense layers only; "
+                             f"conv_layers ({len(conv_layers)} layers) must be empty")
+        self.frozen_path, self.aggregation = frozen_path, aggregation
+        self.module_types, self.init = module_types, init
+        self.module_kinds = module_kinds(num_layers, num_modules, module_types)
+        self.kind_scales = [kind_scales(kinds) for kinds in self.module_kinds]
         for name, value in [("num_layers", num_layers), ("num_modules", num_modules),
                             ("num_active", num_active), ("units", units)]:
             check_positive_int(name, value)
@@ -115,6 +155,10 @@ class PathNet(keras.Model):
                                      name=f"modules_{index}")
                 layer.build((None, math.prod(shape)))
                 out_shape = (units,)
+            if init != "glorot":
+                kernel, bias = self.initial_values(layer)
+                layer.kernel.assign(kernel)
+                layer.bias.assign(bias)
             self.module_layers.append(layer)
             shape = out_shape
         self.feature_dim = math.prod(shape)  # the readouts' (flattened) input size
@@ -145,7 +189,8 @@ class PathNet(keras.Model):
         """Adds a fresh readout head of `num_classes` outputs; returns the task index."""
         check_positive_int("num_classes", num_classes)
         task = len(self.readouts)
-        head = keras.layers.Dense(num_classes, name=f"readout_{task}")
+        initializers = {} if self.init == "glorot" else tf1_readout_initializers()
+        head = keras.layers.Dense(num_classes, name=f"readout_{task}", **initializers)
         head.build((None, self.feature_dim))
         self.readouts.append(head)
         self.task_classes.append(num_classes)
@@ -175,10 +220,32 @@ class PathNet(keras.Model):
     # `[kh, kw, in_ch, S*filters]`: one convolution per layer), trains the small gathered
     # tensors for T steps and writes them back as rows: cost ∝ N, not M.
 
-    def plan(self, path) -> list:
-        """`path: [L, N] int32` -> per layer `(indices [S] int32, weights [S] float32)`."""
-        return [module_plan(path[index], self.num_modules, self.compute)
-                for index in range(self.num_layers)]
+    def plan(self, path, frozen=None) -> list:
+        """`path: [L, N] int32` -> per layer `(indices [S] int32, weights [S] float32)`.
+
+        With frozen_path "always_on" every module is planned (S = M), weighted 1 if on
+        the path or frozen (`frozen`: the `[L, M]` mask to use, default the model's);
+        with aggregation "mean" the weights are divided by M."""
+        if self.frozen_path == "always_on":
+            frozen = tf.convert_to_tensor(self.frozen if frozen is None else frozen)
+            plan = [(tf.range(self.num_modules, dtype=tf.int32),
+                     tf.maximum(active_mask(path[index], self.num_modules), frozen[index]))
+                    for index in range(self.num_layers)]
+        else:
+            plan = [module_plan(path[index], self.num_modules, self.compute)
+                    for index in range(self.num_layers)]
+        if self.aggregation == "mean":
+            plan = [(indices, weights / self.num_modules) for indices, weights in plan]
+        return plan
+
+    def kind_weights(self, plan) -> list:
+        """Per layer, the plan's weights as the layers use them (`module_kinds.py`)."""
+        return kind_weights(plan, self.kind_scales)
+
+    def candidate_weights(self, plans) -> list:
+        """`kind_weights` of B plans stacked, per layer `[B, S]` or `([B, S], [B])`."""
+        return stack_kind_weights([self.kind_weights(plan) for plan in plans],
+                                  self.kind_scales)
 
     def variable_layers(self, task: int) -> list:
         """For each of `task_variables(task)`: the module layer whose rows it holds
@@ -222,9 +289,12 @@ class PathNet(keras.Model):
     def apply_slots(self, slot_params, inputs, plan, task: int):
         """Logits `[batch, classes]` from gathered weights (`gather_slots`)."""
         hidden = inputs
-        for index, layer in enumerate(self.module_layers):
-            hidden = layer.apply_slots(hidden, slot_params[2 * index],
-                                       slot_params[2 * index + 1], plan[index][1])
+        for index, (layer, weights) in enumerate(zip(self.module_layers,
+                                                     self.kind_weights(plan))):
+            weights, skip = weights if isinstance(weights, tuple) else (weights, None)
+            hidden = with_skip(layer.apply_slots(hidden, slot_params[2 * index],
+                                                 slot_params[2 * index + 1], weights),
+                               hidden, skip)
         if hidden.shape.rank != 2:  # the last module layer is conv
             hidden = tf.reshape(hidden, [-1, self.feature_dim])
         head_kernel, head_bias = slot_params[-2], slot_params[-1]
@@ -262,20 +332,24 @@ class PathNet(keras.Model):
 
     def apply_candidates(self, stacked, inputs, weights, task: int):
         """Logits `[B, batch, classes]` of B candidates (`stacked`: candidate layout,
-        `weights`: per layer `[B, S]`) on the same `inputs`."""
+        `weights`: `candidate_weights`, per layer `[B, S]`) on the same `inputs`."""
         hidden = inputs
         for index, layer in enumerate(self.module_layers):
-            hidden = layer.apply_candidates(hidden, stacked[2 * index], stacked[2 * index + 1],
-                                            weights[index], shared=index == 0)
+            layer_weights, skip = (weights[index] if isinstance(weights[index], tuple)
+                                   else (weights[index], None))  # identity / residual
+            hidden = with_skip(layer.apply_candidates(
+                hidden, stacked[2 * index], stacked[2 * index + 1], layer_weights,
+                shared=index == 0), hidden, skip, candidates=True)
         head_kernel, head_bias = stacked[-2], stacked[-1]  # [B, features, classes], [B, classes]
         if hidden.shape.rank != 3:  # the last module layer is conv
             hidden = tf.reshape(hidden, [head_kernel.shape[0], -1, self.feature_dim])
         return tf.matmul(hidden, head_kernel) + head_bias[:, None]
 
-    def apply(self, params, inputs, path, task: int):
+    def apply(self, params, inputs, path, task: int, frozen=None):
         """Logits `[batch, classes]` of pathway `path` (`[L, N] int32`) for `task`,
-        computed from `params` (tensors ordered as `task_variables(task)`)."""
-        plan = self.plan(path)
+        computed from `params` (tensors ordered as `task_variables(task)`); `frozen`:
+        the always-on modules (`plan`)."""
+        plan = self.plan(path, frozen)
         return self.apply_slots(self.gather_slots(params, plan, task), inputs, plan, task)
 
     def call(self, inputs, path, task: int = 0):
@@ -293,14 +367,22 @@ class PathNet(keras.Model):
                           for i in range(self.num_layers)])
         self.frozen.assign(tf.maximum(tf.convert_to_tensor(self.frozen), masks))
 
+    def initial_values(self, layer) -> tuple:
+        """Fresh `(kernel, bias)` of all M modules of `layer`: Glorot-uniform and zeros
+        (init "glorot"), or truncated normal σ 0.1 and 0.1 (init "tf1")."""
+        if self.init == "glorot":
+            return layer.initial_kernel(), tf.zeros_like(layer.bias)
+        return tf1_initial_values(layer)
+
     def reinitialize_unfrozen(self) -> None:
-        """Fresh initial values for every module that is not frozen."""
+        """Fresh initial values (`initial_values`) for every module that is not frozen."""
         frozen = tf.convert_to_tensor(self.frozen) > 0.5
         for index, layer in enumerate(self.module_layers):
             keep = frozen[index]  # [M], broadcast over each module's kernel
             keep_kernel = tf.reshape(keep, [-1] + [1] * (len(layer.kernel.shape) - 1))
-            layer.kernel.assign(tf.where(keep_kernel, layer.kernel, layer.initial_kernel()))
-            layer.bias.assign(tf.where(keep[:, None], layer.bias, tf.zeros_like(layer.bias)))
+            kernel, bias = self.initial_values(layer)
+            layer.kernel.assign(tf.where(keep_kernel, layer.kernel, kernel))
+            layer.bias.assign(tf.where(keep[:, None], layer.bias, bias))
 
     def get_config(self):
         return {
@@ -315,4 +397,5 @@ class PathNet(keras.Model):
             "input_shape": None if self.input_shape_arg is None else list(self.input_shape_arg),
             "conv_layers": [list(layer) for layer in self.conv_layers],
             "padding": self.padding,
+            **{name: getattr(self, name) for name in PROTOCOL_OPTIONS},
         }
