@@ -136,7 +136,10 @@ class Sequence:
                 accuracies.append(None)
                 continue
             if head not in self.evaluators:  # a task a resumed run had finished before
-                self.evaluators[head] = Evaluator(self.model, head)
+                index = len(accuracies)  # the modules frozen before it (frozen_path always_on)
+                before = (self.frozen_by >= 0) & (self.frozen_by < index)
+                self.evaluators[head] = Evaluator(self.model, head,
+                                                  always_on=before.astype("float32"))
             accuracies.append(self.evaluators[head].evaluate(
                 np.asarray(results["best_path"], np.int32), task.test_x, task.test_y))
             head += 1

@@ -19,6 +19,7 @@ import numpy as np
 from pathnet_tf.genetic import FixedPath, Tournament
 from pathnet_tf.optimizers import make_optimizer
 from pathnet_tf.parallel import ParallelTaskTrainer
+from pathnet_tf.shared_tournament import SharedTaskTrainer
 from pathnet_tf.summaries import Summaries
 from pathnet_tf.training import (
     BatchSampler,
@@ -67,15 +68,19 @@ class TaskRun:
                     model, self.head, x, y, optimizer, tournament_size=evo.tournament_size,
                     jit_compile=evo.jit_compile, tournaments=evo.parallel)
             else:
-                self.trainer = TaskTrainer(model, self.head, x, y, optimizer,
-                                           tournament_size=evo.tournament_size,
-                                           jit_compile=evo.jit_compile)
+                trainer = SharedTaskTrainer if evo.tournament == "shared" else TaskTrainer
+                self.trainer = trainer(model, self.head, x, y, optimizer,
+                                       tournament_size=evo.tournament_size,
+                                       jit_compile=evo.jit_compile)
             self.tournament = Tournament(
                 evo.population_size, net.num_layers, net.num_modules, net.num_active, rng,
                 tournament_size=evo.tournament_size, mutation_rate=evo.mutation_rate,
-                boundary=evo.mutation_boundary)
+                boundary=evo.mutation_boundary, genotype=evo.genotype)
         self.sampler = BatchSampler(len(x), rng)
-        self.steps = evo.steps_per_candidate * (1 if fixed_path is None else evo.tournament_size)
+        # Minibatches drawn per generation: T shared by the fair tournament's candidates;
+        # B·T for the controls (B·T steps on one path) and the shared tournament (T each).
+        own_batches = fixed_path is not None or evo.tournament == "shared"
+        self.steps = evo.steps_per_candidate * (evo.tournament_size if own_batches else 1)
         self.result = EvolveResult(generations=0, solved=False, best_fitness=-1.0,
                                    best_path=None, fitness_history=[], wall_seconds=0.0)
         self.population = fixed_path is None

@@ -69,9 +69,14 @@ class Evaluator:
     """Compiled evaluation of pathways on one task's head: one trace whatever the path
     or the number of examples."""
 
-    def __init__(self, model, task: int):
+    def __init__(self, model, task: int, always_on=None):
         self.model, self.task = model, task
         self.params = [v.value for v in model.task_variables(task)]
+        # frozen_path "always_on": the modules on in every pass of this task, those frozen
+        # before it (`[L, M]`; default: frozen now, when the task starts).
+        self.always_on = None if model.frozen_path != "always_on" else tf.Variable(
+            model.frozen.numpy() if always_on is None else always_on, dtype=tf.float32,
+            trainable=False)
         self._evaluate = tf.function(
             self._evaluate_fn, autograph=False,
             input_signature=[tf.TensorSpec([model.num_layers, model.num_active], tf.int32),
@@ -80,7 +85,7 @@ class Evaluator:
 
     def _evaluate_fn(self, path, x, y):
         params = [tf.convert_to_tensor(v) for v in self.params]
-        logits = self.model.apply(params, x, path, self.task)
+        logits = self.model.apply(params, x, path, self.task, self.always_on)
         hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), y)
         return tf.reduce_sum(tf.cast(hits, tf.int32))
 
@@ -146,7 +151,7 @@ class TaskTrainer:
         """A candidate's plan, update masks, and its planned modules (slot layout) of
         the snapshot `params` and optimizer `slots`; `frozen`: the model's mask."""
         model, task = self.model, self.task
-        plan = model.plan(path)
+        plan = model.plan(path, frozen)
         return (plan, model.slot_masks(plan, task, frozen),
                 model.gather_slots(params, plan, task), self._gather_slots(slots, plan))
 
@@ -183,10 +188,11 @@ class TaskTrainer:
         hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels)
         return params, slots, tf.reduce_sum(tf.cast(hits, tf.float32), axis=1), loss
 
-    def _train_candidates(self, paths, batch_indices, params, slots):
+    def _train_candidates(self, paths, batch_indices, params, slots, first_update=None):
         """T steps of the B candidates (`paths: [B, L, N]`) from the snapshot (`params`,
         `slots`: tensors), side by side in one loop (one set of products per step for
-        all B; a candidate's arithmetic does not depend on the others).
+        all B; a candidate's arithmetic does not depend on the others). `first_update`:
+        updates made since `self.step` was last written (the shared tournament's).
 
         `batch_indices: [T, batch]` (each step gathers its minibatch from the training
         data on device: no `[T, batch, ...]` copy up front). Returns the plans, and per
@@ -196,11 +202,10 @@ class TaskTrainer:
         """
         model, task = self.model, self.task
         frozen = tf.convert_to_tensor(model.frozen)
-        prepared = [self._prepare(paths[b], params, slots, frozen)
-                    for b in range(self.tournament_size)]
+        count = paths.shape[0]  # B
+        prepared = [self._prepare(paths[b], params, slots, frozen) for b in range(count)]
         plans = [p[0] for p in prepared]
-        weights = [tf.stack([plan[layer][1] for plan in plans])
-                   for layer in range(model.num_layers)]  # per layer [B, S]
+        weights = model.candidate_weights(plans)  # per layer [B, S] (model.kind_weights)
         masks = model.stack_candidates([p[1] for p in prepared], task, masks=True)
         params = model.stack_candidates([p[2] for p in prepared], task)
         names = range(len(self.optimizer.slot_names))
@@ -210,6 +215,8 @@ class TaskTrainer:
         steps = tf.shape(batch_indices)[0]
         learning_rate = tf.convert_to_tensor(self.optimizer.learning_rate)
         first_step = tf.convert_to_tensor(self.step) + 1.0
+        if first_update is not None:
+            first_step += tf.cast(first_update, tf.float32)
 
         def body(t, params, slots, correct, loss_sum):
             step = first_step + tf.cast(t, tf.float32)
@@ -219,14 +226,14 @@ class TaskTrainer:
                 tf.gather(self.train_y, index), step, learning_rate)
             return t + 1, params, slots, correct + hits, loss_sum + loss
 
-        zeros = tf.zeros([self.tournament_size])
+        zeros = tf.zeros([count])
         _, params, slots, correct, loss_sum = tf.while_loop(
             lambda t, *_: t < steps, body, (tf.constant(0), params, slots, zeros, zeros))
         fitness = correct / tf.cast(tf.size(batch_indices), tf.float32)
         params = model.unstack_candidates(params, task)
         by_name = [model.unstack_candidates([slot[k] for slot in slots], task) for k in names]
         slots = [[tuple(column[b][i] for column in by_name) for i in range(len(params[b]))]
-                 for b in range(self.tournament_size)]
+                 for b in range(count)]
         return plans, params, slots, fitness, loss_sum / tf.cast(steps, tf.float32)
 
     def _tournament_fn(self, paths, batch_indices):
