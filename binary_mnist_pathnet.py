@@ -2,6 +2,7 @@
 
     python binary_mnist_pathnet.py                      # the paper's settings, 1v3 -> 1v2
     python binary_mnist_pathnet.py --task_a=4,5 --task_b=6,7 --seed=3 --workdir=runs/45_67
+    python binary_mnist_pathnet.py --protocol=tf1       # the TF1 code's protocol (README)
 
 Writes WORKDIR/config.json, WORKDIR/results.json and TensorBoard events in WORKDIR/tb.
 """
@@ -24,16 +25,18 @@ cli.define_pathnet_flags(
                        "sweep).")
 flags.DEFINE_list("task_a", ["1", "3"], "Digit pair of the first task, e.g. 1,3.")
 flags.DEFINE_list("task_b", ["1", "2"], "Digit pair of the second task, e.g. 1,2.")
-cli.define_mnist_flags(0.5, "Salt-and-pepper noise probability per pixel.")
+cli.define_mnist_flags(0.5, "Noise probability per pixel (--noise_kind: salt-and-pepper "
+                       "by default).")
 cli.define_run_flags("runs/binary_mnist")
 
 
 def config_from_flags() -> BinaryMnistConfig:
+    cli.apply_protocol()  # --protocol's preset, for the switches not given explicitly
     return BinaryMnistConfig(
         pathnet=cli.pathnet_config(), evolution=cli.evolution_config(FLAGS.jit_compile),
         mode=FLAGS.mode, task_a=",".join(FLAGS.task_a), task_b=",".join(FLAGS.task_b),
-        noise=FLAGS.noise, data_dir=FLAGS.data_dir, max_train=FLAGS.max_train,
-        seed=FLAGS.seed)
+        noise=FLAGS.noise, noise_kind=FLAGS.noise_kind, data_dir=FLAGS.data_dir,
+        max_train=FLAGS.max_train, seed=FLAGS.seed)
 
 
 def run() -> None:

@@ -28,16 +28,17 @@ cli.define_pathnet_flags(
     learning_rate_help="Learning rate; default 0.05 for sgd, 0.001 for adam.")
 flags.DEFINE_string("tasks", ":".join(f"{a},{b}" for a, b in SPLIT_MNIST_TASKS),
                     "The digit pairs learned in order, separated by colons.")
-cli.define_mnist_flags(0.0, "Salt-and-pepper noise probability per pixel (the benchmark "
+cli.define_mnist_flags(0.0, "Noise probability per pixel (--noise_kind; the benchmark "
                        "is run on clean images).")
 cli.define_run_flags("runs/split_mnist")
 
 
 def run() -> None:
+    cli.apply_protocol()
     config = SplitMnistConfig(
         pathnet=cli.pathnet_config(), evolution=cli.evolution_config(FLAGS.jit_compile),
-        mode=FLAGS.mode, tasks=FLAGS.tasks, noise=FLAGS.noise, data_dir=FLAGS.data_dir,
-        max_train=FLAGS.max_train, seed=FLAGS.seed)
+        mode=FLAGS.mode, tasks=FLAGS.tasks, noise=FLAGS.noise, noise_kind=FLAGS.noise_kind,
+        data_dir=FLAGS.data_dir, max_train=FLAGS.max_train, seed=FLAGS.seed)
     cli.run_mnist_experiment(config, "split_mnist")
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from pathnet_tf import data as data_lib
 from pathnet_tf.config import BinaryMnistConfig
 from pathnet_tf.model import PathNet
+from pathnet_tf.module_kinds import protocol_options
 from pathnet_tf.run import run_sequence
 from pathnet_tf.workdir import prepare_workdir
 
@@ -38,11 +39,11 @@ def run_pairs(config, pairs, workdir, log: Callable[[str], None] = print,
     data_rng = np.random.default_rng([config.seed, 0])
     keras.utils.set_random_seed(config.seed)
     tasks = [data_lib.binary_task(mnist, digits, config.noise, data_rng,
-                                  max_train=config.max_train)
+                                  max_train=config.max_train, noise_kind=config.noise_kind)
              for digits in pairs]
     net = config.pathnet
     model = PathNet(data_lib.IMAGE_SIZE, net.num_layers, net.num_modules, net.num_active,
-                    net.units, compute=net.compute)
+                    net.units, compute=net.compute, **protocol_options(net))
     names = ", ".join(f"{task.name} ({len(task.train_x)} train images)" for task in tasks)
     log(f"PathNet L={net.num_layers} M={net.num_modules} N={net.num_active} "
         f"units={net.units}, mode {config.mode}; tasks {names}; workdir {workdir}")

@@ -161,10 +161,12 @@ def build_model(config: CifarSvhnConfig):
     """A fresh `PathNet` without task heads: dense modules on the flattened images, or
     `config.conv_layers` of conv modules on the HWC images followed by dense ones."""
     from pathnet_tf.model import PathNet
+    from pathnet_tf.module_kinds import protocol_options
 
     net = config.pathnet
     common = dict(num_layers=net.num_layers, num_modules=net.num_modules,
-                  num_active=net.num_active, units=net.units, compute=net.compute)
+                  num_active=net.num_active, units=net.units, compute=net.compute,
+                  **protocol_options(net))
     if config.module_type == "dense":
         return PathNet(int(np.prod(CIFAR_SVHN_IMAGE_SHAPE)), **common)
     return PathNet(input_shape=CIFAR_SVHN_IMAGE_SHAPE, conv_layers=config.conv_layers,

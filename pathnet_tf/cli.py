@@ -13,10 +13,18 @@ from collections.abc import Callable
 
 from absl import flags
 
+from pathnet_tf import protocol
 from pathnet_tf.config import (
+    AGGREGATIONS,
     BOUNDARIES,
     COMPUTE_MODES,
+    FROZEN_PATHS,
+    GENOTYPES,
+    INITS,
+    MODULE_TYPES_CHOICES,
+    NOISE_KINDS,
     OPTIMIZERS,
+    TOURNAMENTS,
     EvolutionConfig,
     PathNetConfig,
 )
@@ -54,13 +62,39 @@ def define_pathnet_flags(net: PathNetConfig, evo: EvolutionConfig, *, units_help
     flags.DEFINE_integer("parallel", evo.parallel,
                          "0: the serial fair tournament. K > 0: K tournaments trained side "
                          "by side per call, the winners' module updates averaged (README).")
+    flags.DEFINE_enum("frozen_path", net.frozen_path, list(FROZEN_PATHS),
+                      "Modules frozen by earlier tasks: available to a pathway that picks "
+                      "them (the paper) or always_on, in every forward pass (TF1 code).")
+    flags.DEFINE_enum("aggregation", net.aggregation, list(AGGREGATIONS),
+                      "A layer's output: the sum of its active modules' outputs (the "
+                      "paper) or that sum / M (mean, TF1 code).")
+    flags.DEFINE_enum("module_types", net.module_types, list(MODULE_TYPES_CHOICES),
+                      "linear ReLU modules (the paper) or tf1: after layer 1, module j is "
+                      "identity, linear or residual for j mod 3 = 0, 1, 2.")
+    flags.DEFINE_enum("init", net.init, list(INITS),
+                      "Module and readout initialisation: glorot uniform and zero biases, "
+                      "or tf1: truncated normal sd 0.1 and biases 0.1.")
+    flags.DEFINE_enum("tournament", evo.tournament, list(TOURNAMENTS),
+                      "fair: candidates start from the same weights and minibatches, "
+                      "the winner's weights kept; shared: they train in turn on the same "
+                      "weights, each on its own minibatches, all updates kept (TF1 code).")
+    flags.DEFINE_enum("genotype", evo.genotype, list(GENOTYPES),
+                      "Mutation: paper (offsets in [-2, 2], rate 1/(L*N)) or tf1_mask "
+                      "(offsets in {-4..-1}, rate 2/(L*N), a path can lose modules).")
     flags.DEFINE_enum("mode", "pathnet", list(MODES), "; ".join(
         f"{mode.name}: {mode.help}" for mode in MODES.values()) + ".")
 
 
 def define_mnist_flags(noise: float, noise_help: str) -> None:
-    """The MNIST experiments' data and compilation flags."""
+    """The MNIST experiments' data, compilation and protocol flags."""
     flags.DEFINE_float("noise", noise, noise_help)
+    flags.DEFINE_enum("noise_kind", "salt_and_pepper", list(NOISE_KINDS),
+                      "salt_and_pepper: a noisy pixel becomes 0 or 1 (the paper); "
+                      "additive_salt: it gets + u, u in [1 - noise, 1), clipped to 1 (TF1).")
+    flags.DEFINE_enum("protocol", "paper", list(protocol.PROTOCOLS),
+                      "Preset of the protocol switches (" + ", ".join(protocol.SWITCHES)
+                      + "): the paper's (the defaults) or the TF1 code's; a switch's flag "
+                      "given explicitly wins over the preset.")
     flags.DEFINE_string("data_dir", None, "Directory of the four MNIST .gz IDX files; "
                         "default: the bundled data/mnist.")
     flags.DEFINE_integer("max_train", None, "Use only this many training images per task.")
@@ -124,10 +158,20 @@ def use_xla_cache() -> None:
         f"{current} --tf_xla_persistent_cache_directory={FLAGS.xla_cache_dir}".strip())
 
 
+def apply_protocol() -> None:
+    """Sets the protocol switches' flags not given explicitly to `--protocol`'s preset
+    (call before reading the flags into a config)."""
+    given = {name: FLAGS[name].value for name in protocol.SWITCHES if FLAGS[name].present}
+    for name, value in protocol.resolve(FLAGS.protocol, given).items():
+        FLAGS[name].value = value
+
+
 def pathnet_config() -> PathNetConfig:
     return PathNetConfig(num_layers=FLAGS.num_layers, num_modules=FLAGS.num_modules,
                          num_active=FLAGS.num_active, units=FLAGS.units,
-                         compute=FLAGS.compute)
+                         compute=FLAGS.compute, frozen_path=FLAGS.frozen_path,
+                         aggregation=FLAGS.aggregation, module_types=FLAGS.module_types,
+                         init=FLAGS.init)
 
 
 def evolution_config(jit_compile: bool) -> EvolutionConfig:
@@ -137,7 +181,8 @@ def evolution_config(jit_compile: bool) -> EvolutionConfig:
         threshold=FLAGS.threshold, max_generations=FLAGS.max_generations,
         optimizer=FLAGS.optimizer, learning_rate=FLAGS.learning_rate,
         mutation_rate=FLAGS.mutation_rate, mutation_boundary=FLAGS.mutation_boundary,
-        jit_compile=jit_compile, parallel=FLAGS.parallel)
+        jit_compile=jit_compile, parallel=FLAGS.parallel, tournament=FLAGS.tournament,
+        genotype=FLAGS.genotype)
 
 
 def check_run_flags() -> None:

@@ -12,14 +12,22 @@ import dataclasses
 import math
 
 from pathnet_tf import modes
-from pathnet_tf.data import DataError, validate_digits
-from pathnet_tf.genetic import BOUNDARIES
+from pathnet_tf.data import NOISE_KINDS, DataError, validate_digits
+from pathnet_tf.genetic import BOUNDARIES, GENOTYPES
 
 # The choices below are defined here, at the bottom of the import graph, so that
 # validating a configuration never imports TensorFlow (a bad flag fails in a blink).
 COMPUTE_MODES = ("gather", "mask")  # layers.module_plan
 OPTIMIZERS = ("sgd", "adam")  # optimizers.make_optimizer
 PADDINGS = ("valid", "same")  # layers.PathNetConv2D
+# The protocol switches (README "Flags"; REFERENCE.md 2a): the first choice of each is
+# the paper's protocol and the default, the second the TF1 code's (protocol.py).
+FROZEN_PATHS = ("available", "always_on")  # model.PathNet.plan
+AGGREGATIONS = ("sum", "mean")  # model.PathNet.plan
+MODULE_TYPES_CHOICES = ("linear", "tf1")  # model.module_kinds
+INITS = ("glorot", "tf1")  # model.PathNet.initial_values
+TOURNAMENTS = ("fair", "shared")  # training.TaskTrainer, shared_tournament.py
+# GENOTYPES (genetic.Tournament) and NOISE_KINDS (data.binary_task) are imported above.
 
 
 def conv_output_length(length: int, kernel: int, stride: int, padding: str) -> int:
@@ -51,6 +59,10 @@ class PathNetConfig:
     num_active: int = 3  # N
     units: int = 20
     compute: str = "gather"  # "gather" (cost ∝ N) or "mask" (cost ∝ M)
+    frozen_path: str = "available"  # "always_on": earlier tasks' frozen modules in every pass
+    aggregation: str = "sum"  # "mean": a layer's summed module outputs / M
+    module_types: str = "linear"  # "tf1": identity/linear/residual modules after layer 1
+    init: str = "glorot"  # "tf1": truncated normal σ 0.1, biases 0.1
 
     def __post_init__(self):
         _check_positive_int(self, "num_layers", "num_modules", "num_active", "units")
@@ -58,6 +70,9 @@ class PathNetConfig:
             raise ValueError(f"num_active ({self.num_active}) must be <= num_modules "
                              f"({self.num_modules})")
         _check_choice(self, "compute", COMPUTE_MODES)
+        for name, choices in (("frozen_path", FROZEN_PATHS), ("aggregation", AGGREGATIONS),
+                              ("module_types", MODULE_TYPES_CHOICES), ("init", INITS)):
+            _check_choice(self, name, choices)
 
 
 # Chosen by the learning-rate sweep described in README.md ("Choosing the learning rate").
@@ -77,12 +92,19 @@ class EvolutionConfig:
     max_generations: int = 1000
     optimizer: str = DEFAULT_OPTIMIZER
     learning_rate: float | None = None  # None: the optimizer's default above
-    mutation_rate: float | None = None  # None: 1 / (L·N)
+    mutation_rate: float | None = None  # None: 1 / (L·N); 2 / (L·N) with genotype tf1_mask
     mutation_boundary: str = "clamp"
     jit_compile: bool = True
     parallel: int = 0  # K > 0: K tournaments side by side per call (training.py)
+    tournament: str = "fair"  # "shared": candidates train in turn on the same weights
+    genotype: str = "paper"  # "tf1_mask": the TF1 code's mutation (genetic.mutate_tf1)
 
     def __post_init__(self):
+        _check_choice(self, "tournament", TOURNAMENTS)
+        _check_choice(self, "genotype", GENOTYPES)
+        if self.tournament == "shared" and self.parallel:
+            raise ValueError(f"parallel ({self.parallel}) needs tournament fair; the "
+                             "shared tournament trains its candidates one after another")
         if isinstance(self.parallel, bool) or not isinstance(self.parallel, int) or (
                 self.parallel < 0):
             raise ValueError(f"parallel ({self.parallel!r}) must be 0 (serial) or a "
@@ -137,6 +159,7 @@ class _MnistExperiment:
     evolution: EvolutionConfig = dataclasses.field(default_factory=EvolutionConfig)
     mode: str = "pathnet"  # or the controls: "independent", "finetune" (modes.py)
     noise: float = 0.5  # salt-and-pepper probability per pixel
+    noise_kind: str = "salt_and_pepper"  # or "additive_salt" (the TF1 code's)
     data_dir: str | None = None  # None: the bundled data/mnist
     max_train: int | None = None  # keep only this many training images per task (tests)
     seed: int = 0
@@ -149,6 +172,7 @@ class _MnistExperiment:
         _check_run_settings(self)
         if not (isinstance(self.noise, (int, float)) and 0 <= self.noise <= 1):
             raise ValueError(f"noise ({self.noise!r}) must be in [0, 1]")
+        _check_choice(self, "noise_kind", NOISE_KINDS)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -277,6 +301,9 @@ class CifarSvhnConfig:
         object.__setattr__(self, "conv_layers", parse_conv_layers(self.conv_layers))
         if self.module_type == "conv":
             self._check_conv_stack()
+            if self.pathnet.module_types != "linear":
+                raise ValueError(f"module_types ({self.pathnet.module_types!r}) needs "
+                                 "module_type dense (identity and residual modules are dense)")
 
     def _check_conv_stack(self):
         count, num_layers = len(self.conv_layers), self.pathnet.num_layers
