@@ -44,7 +44,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from pathnet_tf import atomic_io
+from pathnet_tf import atomic_io, protocol
 from pathnet_tf.modes import MODES
 from pathnet_tf.report_markdown import PAPER, TF1, to_markdown
 from pathnet_tf.results_schema import version_of
@@ -74,6 +74,12 @@ _SETTINGS = {
     "max_generations": ("evolution", "max_generations"),
     "optimizer": ("evolution", "optimizer"), "learning_rate": ("evolution", "learning_rate"),
     "noise": ("noise",), "max_train": ("max_train",),
+}
+# The protocol switches (protocol.py), with the value a config.json written before
+# they existed means: those runs ran the paper's protocol.
+_PROTOCOL_SETTINGS = {
+    name: ((section, name) if section else (name,), protocol.PAPER[name])
+    for name, section in protocol.SWITCHES.items() if name not in _SETTINGS
 }
 
 
@@ -136,6 +142,9 @@ def read_run(path: pathlib.Path, root: pathlib.Path) -> dict:
         raise ValueError("seed is missing")
     settings = {name: value for name, keys in _SETTINGS.items()
                 if (value := _get(config, keys)) is not _ABSENT}
+    if config:
+        settings.update({name: default if (value := _get(config, keys)) is _ABSENT else value
+                         for name, (keys, default) in _PROTOCOL_SETTINGS.items()})
     overlap = results.get("overlap")
     return {
         "file": str(path.relative_to(root)),
