@@ -23,11 +23,11 @@ import numpy as np
 
 from pathnet_tf import checkpoint, modes
 from pathnet_tf.atomic_io import write_json
+from pathnet_tf.evaluation import Evaluator
 from pathnet_tf.genetic import active_mask, overlap, random_genotype
 from pathnet_tf.results_schema import SCHEMA_VERSION
 from pathnet_tf.summaries import TENSORBOARD_LEVELS, Summaries
 from pathnet_tf.task_run import TaskRun, num_classes, task_label
-from pathnet_tf.training import Evaluator
 from pathnet_tf.workdir import RunTerminated, lock_workdir
 
 
