@@ -31,7 +31,8 @@ name, so the output is deterministic and adding a group changes no other number.
 
 Here: reading the runs (`read_run`, `load_runs`), `summarize`, `report` and the CLI.
 The bootstrap statistics are in `pathnet_tf.stats`, summary.md in
-`pathnet_tf.report_markdown`; their public names are importable from here too.
+`pathnet_tf.report_markdown`, the settings compared across runs in
+`pathnet_tf.report_settings`; their public names are importable from here too.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from pathnet_tf import atomic_io, protocol
+from pathnet_tf import atomic_io
 from pathnet_tf.modes import MODES
 from pathnet_tf.report_markdown import PAPER, TF1, to_markdown
+from pathnet_tf.report_settings import compare_settings, run_settings
 from pathnet_tf.results_schema import version_of
 from pathnet_tf.stats import (
     CONFIDENCE,
@@ -62,39 +64,8 @@ from pathnet_tf.stats import (
 __all__ = ["CONFIDENCE", "PAPER", "RESAMPLES", "TF1", "describe", "load_runs", "main",
            "ratio_of_means", "read_run", "report", "summarize", "task_stats", "to_markdown"]
 
-# Settings compared across runs (config.json keys); runs differing in these are pooled
-# with a warning.
-_SETTINGS = {
-    "num_layers": ("pathnet", "num_layers"), "num_modules": ("pathnet", "num_modules"),
-    "num_active": ("pathnet", "num_active"), "units": ("pathnet", "units"),
-    "population_size": ("evolution", "population_size"),
-    "tournament_size": ("evolution", "tournament_size"),
-    "steps_per_candidate": ("evolution", "steps_per_candidate"),
-    "batch_size": ("evolution", "batch_size"), "threshold": ("evolution", "threshold"),
-    "max_generations": ("evolution", "max_generations"),
-    "optimizer": ("evolution", "optimizer"), "learning_rate": ("evolution", "learning_rate"),
-    "noise": ("noise",), "max_train": ("max_train",),
-}
-# The protocol switches (protocol.py), with the value a config.json written before
-# they existed means: those runs ran the paper's protocol.
-_PROTOCOL_SETTINGS = {
-    name: ((section, name) if section else (name,), protocol.PAPER[name])
-    for name, section in protocol.SWITCHES.items() if name not in _SETTINGS
-}
-
-
 # ----------------------------------------------------------------------------- loading
 
-
-_ABSENT = object()
-
-
-def _get(mapping, keys):
-    for key in keys:
-        if not isinstance(mapping, dict) or key not in mapping:
-            return _ABSENT
-        mapping = mapping[key]
-    return mapping
 
 
 def _task(raw, where: str) -> dict | None:
@@ -140,11 +111,7 @@ def read_run(path: pathlib.Path, root: pathlib.Path) -> dict:
     seed = results.get("seed", config.get("seed"))
     if seed is None:
         raise ValueError("seed is missing")
-    settings = {name: value for name, keys in _SETTINGS.items()
-                if (value := _get(config, keys)) is not _ABSENT}
-    if config:
-        settings.update({name: default if (value := _get(config, keys)) is _ABSENT else value
-                         for name, (keys, default) in _PROTOCOL_SETTINGS.items()})
+    settings = run_settings(config)
     overlap = results.get("overlap")
     return {
         "file": str(path.relative_to(root)),
@@ -206,20 +173,6 @@ def _by_task(runs: Iterable[dict], mode: str, role: str) -> dict[str, list[dict]
         if run["mode"] == mode and run[role] is not None:
             out.setdefault(run[role]["name"], []).append(run)
     return dict(sorted(out.items()))
-
-
-def _settings(runs: Sequence[dict]) -> tuple[dict, list[str]]:
-    values: dict[str, list] = {}
-    for run in runs:
-        for name, value in run["settings"].items():
-            if value not in values.setdefault(name, []):
-                values[name].append(value)
-    settings, mixed = {}, []
-    for name, seen in values.items():
-        settings[name] = seen[0] if len(seen) == 1 else seen
-        if len(seen) > 1:
-            mixed.append(name)
-    return settings, mixed
 
 
 def _speedups(runs, seed, resamples) -> list[dict]:
@@ -307,7 +260,7 @@ def _overlap_table(runs: Sequence[dict], path_modules: int | None) -> dict | Non
 def summarize(runs: Sequence[dict], skipped: Sequence[dict] = (), seed: int = 0,
               resamples: int = RESAMPLES, root: str = "") -> dict:
     """Everything summary.json holds, from run records (see `load_runs`)."""
-    settings, mixed = _settings(runs)
+    settings, mixed = compare_settings(runs)
     groups = []
     for (mode, role, name, ordering), chosen in _groups(runs).items():
         stats = task_stats([r[role] for r in chosen], [r["seed"] for r in chosen], seed,
