@@ -270,6 +270,8 @@ def _run(config, model, tasks, workdir, log, start, resume, checkpoint_every,
     start -= sequence.elapsed
     summaries = Summaries(workdir / "tb", config.summary_every, config.image_every,
                           config.histogram_every, level=tensorboard)
+    if loaded is None:
+        summaries.hparams(config.to_dict())
     quiet = _OneTracePerTask()
     logging.getLogger("tensorflow").addFilter(quiet)
 

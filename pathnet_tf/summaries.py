@@ -7,7 +7,8 @@ pathways using each module) and the best pathway, 16 pixels per module with a gr
 and the frozen modules outlined in blue. When a task ends: its test accuracy. Every
 `histogram_every` generations: histograms of each layer's module weights. All under
 one tag prefix per task, e.g. `A_1v3/fitness/best`. The per-generation writes are one
-compiled call (eager summary ops cost more than a whole tournament).
+compiled call (eager summary ops cost more than a whole tournament). Once per run: the
+settings, for the HParams plugin (`hparams`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ def grid_image(grid: tf.Tensor, frozen: tf.Tensor) -> tf.Tensor:
 
 
 TENSORBOARD_LEVELS = ("full", "scalars", "none")
+
+
+def flat_hparams(config: dict, prefix: str = "") -> dict:
+    """A nested config dict -> `{"pathnet.units": 20, ...}` of the values HParams
+    takes (bool, int, float, str); a list becomes "1,3"; None is left out."""
+    flat = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flat_hparams(value, f"{name}."))
+        elif isinstance(value, (list, tuple)):
+            flat[name] = ",".join(str(item) for item in value)
+        elif isinstance(value, (bool, int, float, str)):
+            flat[name] = value
+    return flat
 
 
 class Summaries:
@@ -116,12 +132,26 @@ class Summaries:
                 frozen)
 
     def task_end(self, prefix: str, step: int, test_accuracy: float) -> None:
-        """The task's test accuracy (its best path, its test split) when it ends, at
-        step = its generations (`{prefix}/test_accuracy`)."""
+        """The task's test accuracy (its best path, its test split) and its generations
+        when it ends, at step = its generations (`{prefix}/test_accuracy`,
+        `{prefix}/generations`: the HParams plugin's metrics)."""
         if self.writer is None:
             return
         with self.writer.as_default(step=step):
             tf.summary.scalar(f"{prefix}/test_accuracy", test_accuracy)
+            tf.summary.scalar(f"{prefix}/generations", step)
+
+    def hparams(self, config: dict) -> None:
+        """The run's settings (config.json's content, flattened: `pathnet.aggregation`,
+        `evolution.tournament`, ...) for TensorBoard's HParams plugin, so that a
+        folder of runs opened in TensorBoard compares conditions (protocol switches,
+        mode, seed) against the task-end scalars."""
+        if self.writer is None:
+            return
+        from tensorboard.plugins.hparams import api as hparams_api
+
+        with self.writer.as_default():
+            hparams_api.hparams(flat_hparams(config))
 
     def histograms(self, prefix: str, step: int, model) -> None:
         """Module weight histograms, every `histogram_every` generations."""

@@ -34,3 +34,27 @@ def test_generation_images_and_histograms_on_their_cadence(tmp_path):
     assert tags["A_1v3/layer_0/kernel"] == [3, 6]
     assert tags["A_1v3/layer_1/bias"] == [3, 6]
     assert set(summaries.tracing_counts().values()) == {1}
+
+
+def test_hparams_record_the_run_settings_for_tensorboard(tmp_path):
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    from pathnet_tf.config import BinaryMnistConfig, PathNetConfig
+
+    config = BinaryMnistConfig(pathnet=PathNetConfig(frozen_path="always_on"), seed=4)
+    summaries = Summaries(tmp_path)
+    summaries.hparams(config.to_dict())
+    summaries.task_end("B_1v2", 17, 0.9)
+    summaries.close()
+    assert read_tags(tmp_path)["B_1v2/generations"] == [17]
+    for path in tmp_path.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == "_hparams_/session_start_info":
+                    data = plugin_data_pb2.HParamsPluginData.FromString(
+                        value.metadata.plugin_data.content)
+                    hparams = data.session_start_info.hparams
+    assert hparams["pathnet.frozen_path"].string_value == "always_on"
+    assert hparams["evolution.tournament"].string_value == "fair"
+    assert hparams["seed"].number_value == 4 and hparams["task_a"].string_value == "1,3"
+    assert "data_dir" not in hparams  # None is left out
