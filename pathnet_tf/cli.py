@@ -15,16 +15,9 @@ from absl import flags
 
 from pathnet_tf import protocol
 from pathnet_tf.config import (
-    AGGREGATIONS,
     BOUNDARIES,
     COMPUTE_MODES,
-    FROZEN_PATHS,
-    GENOTYPES,
-    INITS,
-    MODULE_TYPES_CHOICES,
-    NOISE_KINDS,
     OPTIMIZERS,
-    TOURNAMENTS,
     EvolutionConfig,
     PathNetConfig,
 )
@@ -32,6 +25,24 @@ from pathnet_tf.modes import MODES
 from pathnet_tf.workdir import RunTerminated
 
 FLAGS = flags.FLAGS
+
+# The protocol switches' flags (README "Flags"): the paper's choice first, the TF1 code's
+# second.
+SWITCH_HELP = {
+    "frozen_path": "Modules frozen by earlier tasks: available to a pathway that picks "
+                   "them (the paper) or always_on, in every forward pass (TF1 code).",
+    "aggregation": "A layer's output: the sum of its active modules' outputs (the paper) "
+                   "or that sum / M (mean, TF1 code).",
+    "module_types": "linear ReLU modules (the paper) or tf1: after layer 1, module j is "
+                    "identity, linear or residual for j mod 3 = 0, 1, 2.",
+    "init": "Module and readout initialisation: glorot uniform and zero biases, or tf1: "
+            "truncated normal sd 0.1 and biases 0.1.",
+    "tournament": "fair: candidates start from the same weights and minibatches, the "
+                  "winner's weights kept; shared: they train in turn on the same weights, "
+                  "each on its own minibatches, all updates kept (TF1 code).",
+    "genotype": "Mutation: paper (offsets in [-2, 2], rate 1/(L*N)) or tf1_mask (offsets "
+                "in {-4..-1}, rate 2/(L*N), a path can lose modules).",
+}
 
 
 def define_pathnet_flags(net: PathNetConfig, evo: EvolutionConfig, *, units_help: str,
@@ -62,25 +73,10 @@ def define_pathnet_flags(net: PathNetConfig, evo: EvolutionConfig, *, units_help
     flags.DEFINE_integer("parallel", evo.parallel,
                          "0: the serial fair tournament. K > 0: K tournaments trained side "
                          "by side per call, the winners' module updates averaged (README).")
-    flags.DEFINE_enum("frozen_path", net.frozen_path, list(FROZEN_PATHS),
-                      "Modules frozen by earlier tasks: available to a pathway that picks "
-                      "them (the paper) or always_on, in every forward pass (TF1 code).")
-    flags.DEFINE_enum("aggregation", net.aggregation, list(AGGREGATIONS),
-                      "A layer's output: the sum of its active modules' outputs (the "
-                      "paper) or that sum / M (mean, TF1 code).")
-    flags.DEFINE_enum("module_types", net.module_types, list(MODULE_TYPES_CHOICES),
-                      "linear ReLU modules (the paper) or tf1: after layer 1, module j is "
-                      "identity, linear or residual for j mod 3 = 0, 1, 2.")
-    flags.DEFINE_enum("init", net.init, list(INITS),
-                      "Module and readout initialisation: glorot uniform and zero biases, "
-                      "or tf1: truncated normal sd 0.1 and biases 0.1.")
-    flags.DEFINE_enum("tournament", evo.tournament, list(TOURNAMENTS),
-                      "fair: candidates start from the same weights and minibatches, "
-                      "the winner's weights kept; shared: they train in turn on the same "
-                      "weights, each on its own minibatches, all updates kept (TF1 code).")
-    flags.DEFINE_enum("genotype", evo.genotype, list(GENOTYPES),
-                      "Mutation: paper (offsets in [-2, 2], rate 1/(L*N)) or tf1_mask "
-                      "(offsets in {-4..-1}, rate 2/(L*N), a path can lose modules).")
+    for name, help_text in SWITCH_HELP.items():  # the protocol switches
+        section = net if protocol.SWITCHES[name] == "pathnet" else evo
+        flags.DEFINE_enum(name, getattr(section, name), list(protocol.CHOICES[name]),
+                          help_text)
     flags.DEFINE_enum("mode", "pathnet", list(MODES), "; ".join(
         f"{mode.name}: {mode.help}" for mode in MODES.values()) + ".")
 
@@ -88,7 +84,7 @@ def define_pathnet_flags(net: PathNetConfig, evo: EvolutionConfig, *, units_help
 def define_mnist_flags(noise: float, noise_help: str) -> None:
     """The MNIST experiments' data, compilation and protocol flags."""
     flags.DEFINE_float("noise", noise, noise_help)
-    flags.DEFINE_enum("noise_kind", "salt_and_pepper", list(NOISE_KINDS),
+    flags.DEFINE_enum("noise_kind", "salt_and_pepper", list(protocol.CHOICES["noise_kind"]),
                       "salt_and_pepper: a noisy pixel becomes 0 or 1 (the paper); "
                       "additive_salt: it gets + u, u in [1 - noise, 1), clipped to 1 (TF1).")
     flags.DEFINE_enum("protocol", "paper", list(protocol.PROTOCOLS),

@@ -41,13 +41,19 @@ def mutate(genotype: np.ndarray, rng: np.random.Generator, num_modules: int,
     the paper's description), then is clamped to [0, M-1] (`boundary="clamp"`, the
     paper's author's code) or wrapped modulo M (`"wrap"`, as in kimhc6028's port).
     """
-    if boundary not in BOUNDARIES:
-        raise ValueError(f"boundary ({boundary!r}) must be one of {BOUNDARIES}")
     genotype = np.asarray(genotype)
     if rate is None:
         rate = default_mutation_rate(*genotype.shape)
+    return _offset(genotype, rng, num_modules, rate, -max_offset, max_offset, boundary)
+
+
+def _offset(genotype, rng, num_modules, rate, low, high, boundary) -> np.ndarray:
+    """Each element, with probability `rate`, plus a uniform integer in [low, high],
+    then clamped to [0, M-1] or wrapped modulo M; `[L, N] int32`."""
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"boundary ({boundary!r}) must be one of {BOUNDARIES}")
     chosen = rng.random(genotype.shape) < rate
-    offsets = rng.integers(-max_offset, max_offset + 1, size=genotype.shape)
+    offsets = rng.integers(low, high + 1, size=genotype.shape)
     mutated = genotype + np.where(chosen, offsets, 0)
     if boundary == "clamp":
         mutated = np.clip(mutated, 0, num_modules - 1)
@@ -72,16 +78,10 @@ def mutate_tf1(genotype: np.ndarray, rng: np.random.Generator, num_modules: int,
     the copies of a repeated module move together, as the mask's one entry does: a
     path can lose modules, never regain them (REFERENCE.md 2a item 9).
     """
-    if boundary not in BOUNDARIES:
-        raise ValueError(f"boundary ({boundary!r}) must be one of {BOUNDARIES}")
     genotype = np.asarray(genotype)
     if rate is None:
         rate = tf1_mutation_rate(*genotype.shape)
-    chosen = rng.random(genotype.shape) < rate
-    offsets = rng.integers(-4, 0, size=genotype.shape)  # {-4, -3, -2, -1}
-    moved = genotype + np.where(chosen, offsets, 0)
-    moved = (np.clip(moved, 0, num_modules - 1) if boundary == "clamp"
-             else np.mod(moved, num_modules))
+    moved = _offset(genotype, rng, num_modules, rate, -4, -1, boundary)
     # Each element follows the first element naming the same module (its mask entry).
     first = np.argmax(genotype[:, :, None] == genotype[:, None, :], axis=2)  # [L, N]
     return np.take_along_axis(moved, first, axis=1).astype(np.int32)

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 
-from pathnet_tf.config import EvolutionConfig, PathNetConfig
+from pathnet_tf.config import (
+    AGGREGATIONS,
+    FROZEN_PATHS,
+    GENOTYPES,
+    INITS,
+    MODULE_TYPES_CHOICES,
+    NOISE_KINDS,
+    TOURNAMENTS,
+    EvolutionConfig,
+    PathNetConfig,
+)
 
 # Switch name (= flag name = config field) -> the config section holding it
 # ("" for the experiment config itself).
@@ -20,6 +30,11 @@ SWITCHES = {
     "init": "pathnet", "tournament": "evolution", "genotype": "evolution",
     "threshold": "evolution", "population_size": "evolution", "noise_kind": "",
 }
+
+# The choices of the switches that are names (the paper's first).
+CHOICES = {"frozen_path": FROZEN_PATHS, "aggregation": AGGREGATIONS,
+           "module_types": MODULE_TYPES_CHOICES, "init": INITS, "tournament": TOURNAMENTS,
+           "genotype": GENOTYPES, "noise_kind": NOISE_KINDS}
 
 # The TF1 code's protocol, item by item (REFERENCE.md 2a): 1 frozen path always on,
 # 2 sum / M, 3 candidates in turn on shared weights, 4 stop at 0.99, 5 population 20,
