@@ -173,21 +173,6 @@ def test_always_on_puts_task_a_modules_in_every_task_b_pass(frozen_path):
 
 # -- the shared tournament ----------------------------------------------------------------
 
-def sgd_steps(model, params, path, x, y, batches, learning_rate, task=0):
-    """Plain SGD on full tensors from `params`; returns them and the mean accuracy."""
-    params = [tf.Variable(p) for p in params]
-    correct = 0
-    for index in batches:
-        with tf.GradientTape() as tape:
-            logits = model.apply([p.value() for p in params], tf.gather(x, index), path, task)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=tf.gather(y, index), logits=logits))
-        for p, g in zip(params, tape.gradient(loss, params)):
-            p.assign_sub(learning_rate * tf.convert_to_tensor(g))
-        correct += int(np.sum(np.argmax(logits, 1) == y[index]))
-    return [p.numpy() for p in params], correct / batches.size
-
-
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_shared_tournament_trains_candidates_in_turn_and_keeps_both(jit_compile):
     x, y = make_data()
@@ -195,8 +180,8 @@ def test_shared_tournament_trains_candidates_in_turn_and_keeps_both(jit_compile)
     paths = np.array([[[0, 1], [0, 1], [0, 1]], [[1, 2], [2, 3], [2, 2]]], np.int32)
     model = make_model()
     start = weights(model)
-    first, fitness_0 = sgd_steps(model, start, paths[0], x, y, batches[:T], 0.1)
-    second, fitness_1 = sgd_steps(model, first, paths[1], x, y, batches[T:], 0.1)
+    first, fitness_0 = manual_sgd(model, paths[0], x, y, batches[:T], 0.1, params=start)
+    second, fitness_1 = manual_sgd(model, paths[1], x, y, batches[T:], 0.1, params=first)
     trainer = SharedTaskTrainer(model, 0, x, y, make_optimizer("sgd", 0.1),
                                 jit_compile=jit_compile)
     fitness, loss, winner = trainer.run_tournament(paths, batches)
@@ -407,3 +392,24 @@ def test_report_shows_the_protocol_settings_and_reads_older_configs_as_the_paper
     summary = report.summarize(runs)
     assert {"frozen_path", "tournament"} <= set(summary["mixed_settings"])
     assert "aggregation" not in summary["mixed_settings"]
+
+
+def test_parallel_tournaments_take_the_model_switches_too():
+    from pathnet_tf.parallel import ParallelTaskTrainer
+
+    model = make_model(heads=2, frozen_path="always_on", aggregation="mean",
+                       module_types="tf1", init="tf1")
+    frozen = freeze_task_a(model)
+    snapshot = [layer.kernel.numpy()[frozen[i]] for i, layer in enumerate(model.module_layers)]
+    before = model.module_layers[0].kernel.numpy()[~frozen[0]]
+    x, y = make_data()
+    trainer = ParallelTaskTrainer(model, 1, x, y, make_optimizer("adam", 0.05), tournaments=2,
+                                  jit_compile=False)
+    rng = np.random.default_rng(8)
+    for _ in range(3):
+        trainer.run_tournaments(rng.integers(0, M, size=(2, 2, L, N)).astype(np.int32),
+                                np.stack([indices(int(rng.integers(100))) for _ in range(2)]))
+    for i, layer in enumerate(model.module_layers):
+        np.testing.assert_array_equal(layer.kernel.numpy()[frozen[i]], snapshot[i])
+    assert not np.array_equal(model.module_layers[0].kernel.numpy()[~frozen[0]], before)
+    assert trainer.tracing_counts()["tournament"] == 1

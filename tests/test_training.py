@@ -62,10 +62,12 @@ def test_one_trace_with_xla_too():
     assert trainer.tracing_counts()["tournament"] == 1
 
 
-def manual_sgd(model, path, x, y, indices, learning_rate, task=0):
-    """Reference: T plain SGD steps on the full variables with an eager tape; only
-    the modules on the path get a gradient (a repeated module counts once)."""
-    params = [tf.Variable(v.numpy()) for v in model.task_variables(task)]
+def manual_sgd(model, path, x, y, indices, learning_rate, task=0, params=None):
+    """Reference: T plain SGD steps on the full variables (or from `params`, arrays
+    aligned with them) with an eager tape; only the modules on the path get a
+    gradient (a repeated module counts once)."""
+    start = [v.numpy() for v in model.task_variables(task)] if params is None else params
+    params = [tf.Variable(p) for p in start]
     correct = 0
     for index in indices:
         with tf.GradientTape() as tape:
