@@ -17,7 +17,8 @@ class Evaluator:
         self.model, self.task = model, task
         self.params = [v.value for v in model.task_variables(task)]
         # frozen_path "always_on": the modules on in every pass of this task, those frozen
-        # before it (`[L, M]`; default: frozen now, when the task starts).
+        # before it (`[L, M]`; default: frozen now, when the task starts; a variable, so
+        # that a resumed run can set it, `set_always_on`, without a retrace).
         self.always_on = None if model.frozen_path != "always_on" else tf.Variable(
             model.frozen.numpy() if always_on is None else always_on, dtype=tf.float32,
             trainable=False)
@@ -32,6 +33,11 @@ class Evaluator:
         logits = self.model.apply(params, x, path, self.task, self.always_on)
         hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), y)
         return tf.reduce_sum(tf.cast(hits, tf.int32))
+
+    def set_always_on(self, always_on) -> None:
+        """The `[L, M]` modules frozen before this task (frozen_path "always_on" only)."""
+        if self.always_on is not None:
+            self.always_on.assign(always_on)
 
     def evaluate(self, path, x, y, batch_size: int = 4096) -> float:
         """Accuracy of pathway `path` (`[L, N]`) on `(x, y)` with the current weights."""

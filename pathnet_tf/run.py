@@ -122,10 +122,16 @@ class Sequence:
         for i, variable in enumerate(self.model.variables):
             variable.assign(arrays[f"model/{i}"])
         if self.current is not None:
+            self.current.trainer.evaluator.set_always_on(self.frozen_before(self.index))
             prefix = "task/"
             self.current.load_state({name[len(prefix):]: value for name, value in arrays.items()
                                      if name.startswith(prefix)}, header["task"])
         self.rng.bit_generator.state = header["rng"]
+
+    def frozen_before(self, index: int) -> np.ndarray:
+        """`[L, M] float32`, 1 for the modules frozen before task `index` (the ones on
+        in its every pass under frozen_path "always_on")."""
+        return ((self.frozen_by >= 0) & (self.frozen_by < index)).astype(np.float32)
 
     def evaluate_all(self) -> list:
         """Each trained task's best path on its own test split, now (at the end)."""
@@ -136,10 +142,8 @@ class Sequence:
                 accuracies.append(None)
                 continue
             if head not in self.evaluators:  # a task a resumed run had finished before
-                index = len(accuracies)  # the modules frozen before it (frozen_path always_on)
-                before = (self.frozen_by >= 0) & (self.frozen_by < index)
                 self.evaluators[head] = Evaluator(self.model, head,
-                                                  always_on=before.astype("float32"))
+                                                  self.frozen_before(len(accuracies)))
             accuracies.append(self.evaluators[head].evaluate(
                 np.asarray(results["best_path"], np.int32), task.test_x, task.test_y))
             head += 1

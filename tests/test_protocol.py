@@ -413,3 +413,55 @@ def test_parallel_tournaments_take_the_model_switches_too():
         np.testing.assert_array_equal(layer.kernel.numpy()[frozen[i]], snapshot[i])
     assert not np.array_equal(model.module_layers[0].kernel.numpy()[~frozen[0]], before)
     assert trainer.tracing_counts()["tournament"] == 1
+
+
+def always_on_config(max_generations=3):
+    return BinaryMnistConfig(
+        pathnet=PathNetConfig(num_layers=L, num_modules=M, num_active=N, units=UNITS,
+                              frozen_path="always_on", module_types="tf1"),
+        evolution=EvolutionConfig(population_size=4, steps_per_candidate=T, batch_size=BATCH,
+                                  max_generations=max_generations, threshold=1.0,
+                                  tournament="shared", genotype="tf1_mask",
+                                  jit_compile=False))
+
+
+class ToyTask:
+    def __init__(self, name, flip):
+        x, y = make_data(n=40)
+        self.name, self.train_x, self.test_x = name, x, x
+        self.train_y = self.test_y = (1 - y if flip else y).astype(np.int32)
+
+
+def test_each_task_keeps_the_modules_frozen_before_it_to_the_end(tmp_path):
+    from pathnet_tf.run import run_sequence
+
+    model = make_model(heads=0, frozen_path="always_on", module_types="tf1")
+    tasks = [ToyTask(name, flip) for name, flip in (("a", 0), ("b", 1), ("c", 0))]
+    results = run_sequence(always_on_config(), model, tasks, tmp_path, log=lambda _: None,
+                           figures=False, tensorboard="none")
+    # Later tasks froze more modules; each task's own pass is what it was when learned.
+    assert results["frozen_modules"][0] < results["frozen_modules"][1]
+    assert results["final_test_accuracy"] == [t["test_accuracy"] for t in results["tasks"]]
+
+
+def test_a_resumed_task_gets_back_its_always_on_modules(tmp_path):
+    from pathnet_tf.run import Sequence
+    from pathnet_tf.summaries import Summaries
+
+    config = always_on_config()
+    tasks = [ToyTask("a", 0), ToyTask("b", 1)]
+    tf.keras.backend.clear_session()  # the same variable names in both models
+    sequence = Sequence(config, make_model(heads=0, frozen_path="always_on",
+                                           module_types="tf1"), tasks)
+    sequence.start_task().evolve(Summaries(tmp_path, level="none"), log=lambda _: None)
+    sequence.finish_task()
+    sequence.start_task()
+    frozen = sequence.model.frozen.numpy()
+    assert frozen.any()
+    np.testing.assert_array_equal(sequence.current.trainer.evaluator.always_on.numpy(), frozen)
+    state = sequence.state()
+    tf.keras.backend.clear_session()
+    resumed = Sequence(config, make_model(heads=0, seed=1, frozen_path="always_on",
+                                          module_types="tf1"), tasks)
+    resumed.load_state(*state, tmp_path)
+    np.testing.assert_array_equal(resumed.current.trainer.evaluator.always_on.numpy(), frozen)
