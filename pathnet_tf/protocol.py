@@ -76,8 +76,8 @@ def resolve(name: str, given: dict) -> dict:
 
 
 def apply(config, name: str, **given):
-    """`config` (an experiment config with `pathnet` and `evolution`) with protocol
-    `name`'s switches set, then those `given` (library use of the presets)."""
+    """`config` (an MNIST experiment config: `pathnet`, `evolution`, `noise_kind`) with
+    protocol `name`'s switches set, then those `given` (library use of the presets)."""
     values = resolve(name, given)
     sections = {"pathnet": config.pathnet, "evolution": config.evolution}
     changes = {section: dataclasses.replace(sections[section], **{
