@@ -75,6 +75,14 @@ def resolve(name: str, given: dict) -> dict:
     return {**preset(name), **given}
 
 
+def switches_of(config) -> dict:
+    """The values of the protocol switches `config` has (`pathnet`, `evolution` and
+    its own fields)."""
+    sections = {"pathnet": config.pathnet, "evolution": config.evolution, "": config}
+    return {name: getattr(sections[section], name) for name, section in SWITCHES.items()
+            if hasattr(sections[section], name)}
+
+
 def apply(config, name: str, **given):
     """`config` (an MNIST experiment config: `pathnet`, `evolution`, `noise_kind`) with
     protocol `name`'s switches set, then those `given` (library use of the presets)."""

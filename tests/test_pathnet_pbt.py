@@ -196,3 +196,11 @@ def test_script_writes_history_and_results(tmp_path):
     assert len(default["runs"]) == 1 and 1 <= default["runs"][0]["generations"] <= 12
     assert 0.0 <= default["runs"][0]["test_accuracy"] <= 1.0
     assert "round 1" in done.stdout
+
+
+@pytest.mark.parametrize("switch", [dict(pathnet=PathNetConfig(aggregation="mean")),
+                                    dict(evolution=EvolutionConfig(tournament="shared"))])
+def test_config_refuses_the_tf1_protocol_switches(switch):
+    with pytest.raises(ValueError, match="paper's protocol"):
+        PathNetPBTConfig(**switch)
+    PathNetPBTConfig(evolution=EvolutionConfig(threshold=0.99, population_size=20))

@@ -17,6 +17,7 @@ from pathnet_tf.config import EvolutionConfig, PathNetConfig
 from pathnet_tf.genetic import default_mutation_rate
 from pathnet_tf.layers import check_positive_int
 from pathnet_tf.pbt.decisions import Hyperparameter, PBTConfig
+from pathnet_tf.protocol import PAPER, switches_of
 
 HYPERPARAMETER_NAMES = ("learning_rate", "mutation_rate")
 
@@ -93,6 +94,11 @@ class PathNetPBTConfig:
                                            or self.max_train <= self.validation_size):
             raise ValueError(f"max_train ({self.max_train!r}) must be an integer > "
                              f"validation_size ({self.validation_size})")
+        changed = [f"{name}={value!r}" for name, value in switches_of(self).items()
+                   if value != PAPER[name] and name not in ("threshold", "population_size")]
+        if changed:  # the members' trainer and tournament are the paper protocol's
+            raise ValueError(f"the PathNet PBT runs the paper's protocol; "
+                             f"{', '.join(changed)} is not supported here")
         for name in HYPERPARAMETER_NAMES:
             hyperparameter = getattr(self, name)
             if not isinstance(hyperparameter, Hyperparameter) or hyperparameter.name != name:
