@@ -10,6 +10,7 @@ the model's variables and the losers are dropped. No weights leave the device.
 **One trace:** every compiled function has an `input_signature`, so a new path or a
 new batch size never retraces (the TF1 code built a new assign op per generation and
 leaked memory). **Frozen = bit-identical:** updates go through the masked optimizers.
+The TF1 code's unfair tournament (`--tournament=shared`) is `shared_tournament.py`.
 """
 
 from __future__ import annotations
