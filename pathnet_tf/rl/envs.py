@@ -35,17 +35,18 @@ class VectorEnv:
     `observe()` -> `[count, 10, 10, CHANNELS] float32`; `step(actions [count])` ->
     `(rewards [count] float32, dones [count] bool)`, a finished episode's return being
     appended to `finished` as `(env_index, return, length)`. Each copy is seeded from
-    `seed` (sticky actions and the games' own randomness).
+    `seed` (an int or a sequence of them: sticky actions and the games' own randomness).
     """
 
-    def __init__(self, game: str, count: int, seed: int, sticky_action_prob: float = 0.1):
+    def __init__(self, game: str, count: int, seed, sticky_action_prob: float = 0.1):
         from minatar import Environment
 
         self.game = check_game(game)
         self.envs = []
         for index in range(count):
             env = Environment(game, sticky_action_prob=sticky_action_prob)
-            env.seed(int(np.random.SeedSequence([seed, index]).generate_state(1)[0]))
+            sequence = np.random.SeedSequence([*np.atleast_1d(seed), index])
+            env.seed(int(sequence.generate_state(1)[0]))
             env.reset()
             self.envs.append(env)
         self.actions = np.asarray(self.envs[0].minimal_action_set(), np.int64)
