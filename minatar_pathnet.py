@@ -31,6 +31,8 @@ flags.DEFINE_list("conv_layers", [f"{f}:{k}:{s}" for f, k, s in _D.conv_layers],
 flags.DEFINE_integer("units", _D.units, "ReLU units per module of the dense layer.")
 flags.DEFINE_integer("num_modules", _D.num_modules, "M: modules per layer.")
 flags.DEFINE_integer("num_active", _D.num_active, "N: modules a pathway uses per layer.")
+flags.DEFINE_enum("compute", _D.compute, ["mask", "gather"],
+                  "Run all M modules on the whole batch (mask) or each worker's N (gather).")
 flags.DEFINE_integer("num_workers", _D.num_workers, "W: workers, each with its own pathway.")
 flags.DEFINE_integer("envs_per_worker", _D.envs_per_worker, "Environments per worker.")
 flags.DEFINE_integer("n_steps", _D.n_steps, "Steps of each rollout (n-step returns).")
@@ -62,7 +64,7 @@ def config_from_flags() -> MinAtarConfig:
     return MinAtarConfig(
         game_a=FLAGS.game_a, game_b=FLAGS.game_b, mode=FLAGS.mode, frames=FLAGS.frames,
         conv_layers=tuple(conv), units=FLAGS.units, num_modules=FLAGS.num_modules,
-        num_active=FLAGS.num_active, num_workers=FLAGS.num_workers,
+        num_active=FLAGS.num_active, compute=FLAGS.compute, num_workers=FLAGS.num_workers,
         envs_per_worker=FLAGS.envs_per_worker, n_steps=FLAGS.n_steps,
         discount=FLAGS.discount, learning_rate=FLAGS.learning_rate,
         entropy_cost=FLAGS.entropy_cost, value_cost=FLAGS.value_cost,

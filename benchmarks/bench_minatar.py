@@ -1,16 +1,18 @@
 """Frames per second of MinAtar learning at the default config (pathnet_tf/rl).
 
-In one process, for each variant (`nojit`: the compiled act/update calls without
-XLA; `xla`: with XLA): the environments alone (random actions, frames/s), one
+In one process, for each variant (`compute`: "mask", every module on the whole batch,
+or "gather", each worker's N active modules; `nojit` / `xla`: the compiled act and
+update calls without or with XLA): the environments alone (random actions, frames/s), one
 `act` call and one `update` call (median ms), and the whole learning loop
 (`GameRun.train`: rollouts, updates, tournaments, progress lines) over `--updates`
 updates after a warm-up. Prints ONE JSON line; CPU seconds beside wall seconds, and
 the 1-minute load average (other jobs make the wall figures upper bounds).
 
-    python benchmarks/bench_minatar.py                   # breakout, both variants
-    python benchmarks/bench_minatar.py --game=space_invaders --variants=nojit
+    python benchmarks/bench_minatar.py                   # breakout, the four variants
+    python benchmarks/bench_minatar.py --game=space_invaders --variants=gather_xla
 """
 
+import dataclasses
 import json
 import os
 import sys
@@ -24,7 +26,9 @@ from absl import app, flags  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("game", "breakout", "MinAtar game.")
-flags.DEFINE_list("variants", ["nojit", "xla"], "nojit, xla.")
+flags.DEFINE_list("variants", ["mask_nojit", "mask_xla", "gather_nojit", "gather_xla"],
+                  "compute (mask: all M modules on the whole batch; gather: each worker's "
+                  "N) and XLA (xla) or not (nojit).")
 flags.DEFINE_integer("updates", 100, "Timed updates of the learning loop per variant.")
 flags.DEFINE_integer("threads", 1, "TensorFlow threads.")
 flags.DEFINE_integer("num_workers", None, "W (default: the config's).")
@@ -92,7 +96,9 @@ def main(argv):
               "n_steps": config.n_steps, "frames_per_update": config.frames_per_update,
               "env_only_frames_per_second": round(env_fps), "variants": {}}
     for variant in FLAGS.variants:
-        report["variants"][variant] = measure(config, variant == "xla")
+        compute, jit = variant.split("_")
+        report["variants"][variant] = measure(dataclasses.replace(config, compute=compute),
+                                              jit == "xla")
         print(f"{variant}: {report['variants'][variant]}", file=sys.stderr, flush=True)
     report["load_average_1min"] = os.getloadavg()[0]
     print(json.dumps(report))

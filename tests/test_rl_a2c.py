@@ -129,3 +129,30 @@ def test_sample_actions_follows_the_policy():
     logits = np.log(np.array([[0.7, 0.2, 0.1]] * 20000))
     counts = np.bincount(sample_actions(logits, rng), minlength=3) / 20000
     np.testing.assert_allclose(counts, [0.7, 0.2, 0.1], atol=0.02)
+
+
+def test_gather_and_mask_compute_the_same_outputs_and_gradients():
+    import dataclasses
+
+    from pathnet_tf.rl.a2c import features_gather, features_mask
+
+    model, learner = make_learner()
+    rng = np.random.default_rng(5)
+    frames = tf.constant(rollout(rng)[0][0].reshape(W * E, 10, 10, CHANNELS))
+    paths = random_paths(rng)
+    paths[1, 0] = [2, 2]  # a module named twice counts once
+    params = [v.value for v in learner.variables]
+    results = []
+    for features in (features_mask, features_gather):
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            out = features(model, params, frames, tf.constant(paths), E)
+            total = tf.reduce_sum(out * tf.range(out.shape[1], dtype=tf.float32))
+        grads = tape.gradient(total, params[:2 * CONFIG.num_layers])
+        results.append([out.numpy()] + [tf.convert_to_tensor(g).numpy() for g in grads])
+    for mask_value, gather_value in zip(*results):
+        np.testing.assert_allclose(gather_value, mask_value, rtol=1e-4, atol=1e-5)
+    gather = A2CLearner(model, dataclasses.replace(CONFIG, compute="gather"), 3)
+    for _ in range(3):
+        gather.update(*rollout(rng), random_paths(rng))
+    assert gather.update.experimental_get_tracing_count() == 1

@@ -54,9 +54,13 @@ def module_weights(paths, num_modules: int, repeats: int):
     return tf.transpose(tf.repeat(masks, repeats, axis=0), [1, 0, 2])
 
 
-def features(model: PathNet, params, frames, weights):
-    """`frames: [batch, 10, 10, C]`, `weights: [L, batch, M]` -> `[batch, units]`, from
+def features_mask(model: PathNet, params, frames, paths, repeats: int):
+    """compute="mask": every layer runs all M modules on the whole batch (one
+    convolution or product for all workers); each example weights the modules' outputs
+    by its worker's pathway mask. `frames: [W*repeats, 10, 10, C]` (worker w's
+    `repeats` examples in a row), `paths: [W, L, N]` -> `[W*repeats, units]`, from
     `params` ordered as `[kernel_0, bias_0, ..., kernel_{L-1}, bias_{L-1}, ...]`."""
+    weights = module_weights(paths, model.num_modules, repeats)
     every_module = tf.range(model.num_modules, dtype=tf.int32)
     hidden = frames
     for index, layer in enumerate(model.module_layers):
@@ -74,9 +78,47 @@ def features(model: PathNet, params, frames, weights):
             h = tf.matmul(flat, tf.reshape(kernel, [in_dim, modules * units]))
             h = layer.activation(tf.reshape(h, [-1, modules, units]) + bias)
             hidden = tf.einsum("bmu,bm->bu", h, weights[index])
-    if hidden.shape.rank != 2:
-        hidden = tf.reshape(hidden, [-1, model.feature_dim])
-    return hidden
+    return tf.reshape(hidden, [-1, model.feature_dim])
+
+
+def features_gather(model: PathNet, params, frames, paths, repeats: int):
+    """compute="gather" (cost ∝ N): each worker's N active kernels are gathered and
+    applied to its own examples as one batched product per layer (convolutions as
+    image patches times the worker's `[kh·kw·in, N·filters]` kernel); a module named
+    twice in a row of the pathway counts once. Same arguments as `features_mask`."""
+    workers, num_active = paths.shape[0], paths.shape[2]
+    hidden = frames
+    for index, layer in enumerate(model.module_layers):
+        active = paths[:, index]  # [W, N]
+        same = tf.cast(tf.equal(active[:, :, None], active[:, None, :]), tf.int32)
+        first = tf.cast(tf.equal(tf.argmax(same, axis=2, output_type=tf.int32),
+                                 tf.range(num_active)[None]), tf.float32)  # [W, N]
+        kernel = tf.gather(params[2 * index], active)  # [W, N, ...]
+        bias = tf.gather(params[2 * index + 1], active)[:, None]  # [W, 1, N, out]
+        if isinstance(layer, PathNetConv2D):
+            (kh, kw), (sh, sw) = layer.kernel_size, layer.strides
+            patches = tf.image.extract_patches(hidden, [1, kh, kw, 1], [1, sh, sw, 1],
+                                               [1, 1, 1, 1], layer.padding.upper())
+            height, width, size = patches.shape[1:]
+            kernel = tf.reshape(tf.transpose(kernel, [0, 2, 3, 4, 1, 5]),
+                                [workers, size, num_active * layer.filters])
+            h = tf.matmul(tf.reshape(patches, [workers, -1, size]), kernel)
+            h = layer.activation(tf.reshape(h, [workers, -1, num_active, layer.filters])
+                                 + bias)
+            hidden = tf.reshape(tf.einsum("wpnf,wn->wpf", h, first),
+                                [-1, height, width, layer.filters])
+        else:
+            flat = tf.reshape(hidden, [workers, -1, layer.in_dim])
+            kernel = tf.reshape(tf.transpose(kernel, [0, 2, 1, 3]),
+                                [workers, layer.in_dim, num_active * layer.units])
+            h = layer.activation(tf.reshape(tf.matmul(flat, kernel),
+                                            [workers, -1, num_active, layer.units]) + bias)
+            hidden = tf.reshape(tf.einsum("wknu,wn->wku", h, first), [-1, layer.units])
+    del repeats
+    return tf.reshape(hidden, [-1, model.feature_dim])
+
+
+FEATURES = {"mask": features_mask, "gather": features_gather}
 
 
 class A2CLearner:
@@ -111,8 +153,7 @@ class A2CLearner:
 
     def _heads(self, params, frames, paths, repeats):
         """Flat `frames: [W*repeats, ...]` -> `(logits [W*repeats, A], values [W*repeats])`."""
-        weights = module_weights(paths, self.model.num_modules, repeats)
-        hidden = features(self.model, params, frames, weights)
+        hidden = FEATURES[self.config.compute](self.model, params, frames, paths, repeats)
         logits = tf.matmul(hidden, params[-4]) + params[-3]
         values = tf.matmul(hidden, params[-2]) + params[-1]
         return logits, values[:, 0]

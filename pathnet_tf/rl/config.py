@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from pathnet_tf.config import COMPUTE_MODES
 from pathnet_tf.modes import MODES
 from pathnet_tf.rl.envs import check_game
 
@@ -19,7 +20,8 @@ class MinAtarConfig:
     """game_a, game_b: MinAtar games (game_b == game_a: self-transfer). mode: a
     `modes.MODES` name. frames: environment steps per game, all workers together.
     conv_layers: (filters, kernel, stride) per conv layer of modules; then one dense
-    layer of `units`-unit modules. num_modules (M), num_active (N). num_workers (W),
+    layer of `units`-unit modules. num_modules (M), num_active (N). compute: "mask"
+    (all M modules on the whole batch) or "gather" (each worker's N; `a2c.py`). num_workers (W),
     envs_per_worker, n_steps: a worker's rollout per update is n_steps × envs_per_worker
     frames. evolve_every: updates between tournaments; tournament_size (B);
     mutation_rate: default 1/(L·N); fitness_episodes: a worker's fitness is the mean
@@ -33,6 +35,7 @@ class MinAtarConfig:
     units: int = 64
     num_modules: int = 10
     num_active: int = 4
+    compute: str = "mask"
     num_workers: int = 16
     envs_per_worker: int = 4
     n_steps: int = 5
@@ -66,6 +69,9 @@ class MinAtarConfig:
             if len(layer) != 3 or min(layer) <= 0:
                 raise ValueError(f"conv_layers[{index}] ({layer}) must be three positive "
                                  "integers (filters, kernel, stride)")
+        if self.compute not in COMPUTE_MODES:
+            raise ValueError(f"compute ({self.compute!r}) must be one of "
+                             f"{', '.join(COMPUTE_MODES)}")
         if self.num_active > self.num_modules:
             raise ValueError(f"num_active ({self.num_active}) must be <= num_modules "
                              f"({self.num_modules})")
