@@ -136,3 +136,33 @@ def test_a_workdir_that_is_a_file_stops_with_one_line(tmp_path):
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: workdir {str(tmp_path / 'file')!r} is a file, not a directory")
+
+
+def test_sigterm_writes_a_checkpoint_and_a_rerun_resumes_from_it(tmp_path):
+    import signal
+
+    flags = ["--conv_layers=2:3:1", "--units=4", "--num_modules=3", "--num_active=2",
+             "--num_workers=2", "--envs_per_worker=2", "--n_steps=2", "--log_every=1",
+             "--frames=4000000", "--game_b=breakout", "--tensorboard=none",
+             f"--workdir={tmp_path}"]
+
+    def run_until(text):
+        """Starts the script, waits for a stdout line containing `text`, sends SIGTERM."""
+        process = subprocess.Popen([sys.executable, str(ROOT / "minatar_pathnet.py"), *flags],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, cwd=ROOT)
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if text in line:
+                break
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        return process.returncode, "".join(seen), stderr
+
+    status, _, stderr = run_until("frames/s")
+    assert status == 143, stderr
+    assert "terminated (SIGTERM)" in stderr and "rerun to resume" in stderr
+    assert (tmp_path / "ckpt" / "checkpoint.npz").exists()
+    status, stdout, _ = run_until("frames/s")
+    assert status == 143 and "resuming from" in stdout

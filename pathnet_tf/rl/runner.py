@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -222,7 +223,7 @@ class Transfer:
         self.fixed_path = (None if self.mode.population else random_genotype(
             np.random.default_rng([config.seed, 2]), config.num_layers, config.num_modules,
             config.num_active))
-        tf.keras.utils.set_random_seed(config.seed)
+        keras.utils.set_random_seed(config.seed)
         self.model = build_model(config)
         self.phase = 0 if self.mode.train_earlier else 1
         self.finished: list[dict | None] = [None, None]
