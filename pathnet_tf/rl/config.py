@@ -30,7 +30,7 @@ class MinAtarConfig:
     game_a: str = "breakout"
     game_b: str = "space_invaders"
     mode: str = "pathnet"
-    frames: int = 2_000_000
+    frames: int = 1_000_000
     conv_layers: tuple = ((8, 3, 1), (8, 3, 1), (8, 3, 1))
     units: int = 64
     num_modules: int = 10
@@ -45,7 +45,7 @@ class MinAtarConfig:
     value_cost: float = 0.5
     max_grad_norm: float = 0.5
     tournament_size: int = 2
-    evolve_every: int = 50
+    evolve_every: int = 20
     mutation_rate: float | None = None
     fitness_episodes: int = 5
     sticky_action_prob: float = 0.1

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import pathlib
 import shutil
 import signal
 import threading
@@ -39,6 +38,7 @@ from pathnet_tf.genetic import overlap, random_genotype
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
 from pathnet_tf.rl.envs import CHANNELS, VectorEnv
 from pathnet_tf.rl.evolution import WorkerPaths
+from pathnet_tf.run import _load_checkpoint  # the core's: same file, same config check
 from pathnet_tf.summaries import TENSORBOARD_LEVELS, grid_image
 from pathnet_tf.workdir import RunTerminated, lock_workdir, prepare_workdir
 
@@ -286,17 +286,6 @@ class Transfer:
             results["overlap"] = overlap(np.asarray(a["best_path"]), np.asarray(b["best_path"]),
                                          self.config.num_modules)
         return results
-
-
-def _load_checkpoint(path: pathlib.Path, config):
-    if not path.exists():
-        return None
-    arrays, header = checkpoint.load(path)
-    if header.get("config") != config.to_dict():
-        raise checkpoint.CheckpointError(
-            f"checkpoint {str(path)!r} was written by a run with other settings; use "
-            "another workdir, or --noresume to start afresh")
-    return arrays, header
 
 
 def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bool = True,
