@@ -51,6 +51,9 @@ flags.DEFINE_float("sticky_action_prob", _D.sticky_action_prob, "MinAtar's stick
 flags.DEFINE_integer("log_every", _D.log_every, "Updates between progress lines.")
 flags.DEFINE_boolean("jit_compile", False, "Compile the act and update calls with XLA.")
 cli.define_run_flags("runs/minatar")
+FLAGS.set_default("checkpoint_every", 500)
+FLAGS["checkpoint_every"].help = ("Save everything needed to continue every this many "
+                                  "updates (500: 160,000 frames at the defaults).")
 
 
 def config_from_flags() -> MinAtarConfig:
