@@ -49,7 +49,8 @@ flags.DEFINE_integer("fitness_episodes", _D.fitness_episodes,
                      "A worker's fitness: mean return of its last this many episodes.")
 flags.DEFINE_float("sticky_action_prob", _D.sticky_action_prob, "MinAtar's sticky actions.")
 flags.DEFINE_integer("log_every", _D.log_every, "Updates between progress lines.")
-flags.DEFINE_boolean("jit_compile", False, "Compile the act and update calls with XLA.")
+flags.DEFINE_boolean("jit_compile", True, "Compile the act and update calls with XLA "
+                     "(1.5x the frames/s without: docs/minatar.md).")
 cli.define_run_flags("runs/minatar")
 FLAGS.set_default("checkpoint_every", 500)
 FLAGS["checkpoint_every"].help = ("Save everything needed to continue every this many "
