@@ -93,6 +93,10 @@ def grouped(runs: list[dict]) -> dict:
     pairs = {(r["games"][0], r["games"][1]) for r in runs if r["mode"] != "independent"}
     pairs |= {(r["games"][0], r["games"][1]) for r in runs
               if r["mode"] == "independent" and not any(b == r["games"][1] for _, b in pairs)}
+    budgets = {run["game_b"]["frames"] for run in runs}
+    if len(budgets) > 1:
+        raise ValueError(f"the runs have different frame budgets on game B "
+                         f"({sorted(budgets)}); report each budget's runs on their own")
     groups = {pair: defaultdict(list) for pair in sorted(pairs)}
     for run in runs:
         for (a, b), modes_of_pair in groups.items():
@@ -190,7 +194,10 @@ def main(argv) -> None:
     runs = load_runs(directory)
     if not runs:
         sys.exit(f"error: no finished results.json under {str(directory)!r}")
-    summary = summarize(runs)
+    try:
+        summary = summarize(runs)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
     write_json(directory / "summary.json", summary)
     write_text(directory / "summary.md", markdown(summary))
     figure(runs, directory / "curves.png")
