@@ -1,0 +1,9 @@
+"""Reinforcement learning with PathNet on MinAtar (Young & Tian 2019).
+
+`envs` (batches of MinAtar games, frames padded to 10 channels), `config` (one frozen
+dataclass, checked before anything runs), `a2c` (the compiled synchronous
+advantage actor-critic step of all workers at once), `evolution` (binary tournaments
+between workers' pathways), `runner` (one game's learning, the A -> B transfer,
+checkpoints, TensorBoard, results.json). Uses the core (`PathNet`, masked optimizers,
+`genetic`, `modes`, `checkpoint`); the core never imports this package.
+"""

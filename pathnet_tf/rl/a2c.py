@@ -1,0 +1,244 @@
+"""Synchronous advantage actor-critic (A2C) for W workers on one shared PathNet.
+
+Each worker has its own pathway (`[L, N]` module indices) and its own batch of E
+environments. All workers are computed in one batch: every layer runs its M modules
+once on the whole batch (one convolution or one matrix product for all workers) and
+each example weights the modules' activated outputs by its worker's pathway mask
+(`[M]`, 1 for an active module), so a worker's gradients reach only its own active
+modules, and the pathways are a tensor argument: one trace whatever the paths.
+
+`A2CLearner.act(frames [W, E, 10, 10, C], paths [W, L, N])` -> `(logits [W, E, A],
+values [W, E])`; `update(frames [T+1, W, E, ...], actions, rewards, dones [T, W, E],
+paths)` is one compiled call: n-step returns bootstrapped from the last frame's
+value, advantages, the policy-gradient, value and entropy terms, gradients clipped by
+global norm, one masked Adam step on the shared weights. The update mask is the
+modules some worker uses and that are not frozen (`model.frozen`), plus the game's
+two heads: frozen rows and their Adam slots stay bit-identical (`optimizers.py`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from pathnet_tf.layers import PathNetConv2D
+from pathnet_tf.model import PathNet
+from pathnet_tf.optimizers import MaskedAdam
+from pathnet_tf.rl.envs import CHANNELS
+
+
+def build_model(config) -> PathNet:
+    """The PathNet trunk of `config` (a `MinAtarConfig`) on `[10, 10, CHANNELS]` frames;
+    heads are added per game by `A2CLearner`."""
+    return PathNet(input_shape=(10, 10, CHANNELS), num_layers=config.num_layers,
+                   num_modules=config.num_modules, num_active=config.num_active,
+                   units=config.units, conv_layers=config.conv_layers, compute="mask")
+
+
+def n_step_returns(rewards, dones, bootstrap, discount: float):
+    """`rewards, dones: [T, ...]` (dones 1.0 where the episode ended after that step),
+    `bootstrap: [...]` (the value of the frame after the last step) -> `[T, ...]`:
+    R_t = r_t + discount · (1 - done_t) · R_{t+1}, R_T = bootstrap."""
+    running = bootstrap
+    returns = []
+    for t in reversed(range(rewards.shape[0])):
+        running = rewards[t] + discount * (1.0 - dones[t]) * running
+        returns.append(running)
+    return tf.stack(returns[::-1])
+
+
+def module_weights(paths, num_modules: int, repeats: int):
+    """`paths: [W, L, N] int32` -> `[L, W*repeats, M] float32`: per example (worker w's
+    `repeats` examples in a row), 1.0 for each module its worker's pathway uses."""
+    masks = tf.reduce_max(tf.one_hot(paths, num_modules, dtype=tf.float32), axis=2)
+    return tf.transpose(tf.repeat(masks, repeats, axis=0), [1, 0, 2])
+
+
+def features_mask(model: PathNet, params, frames, paths, repeats: int):
+    """compute="mask": every layer runs all M modules on the whole batch (one
+    convolution or product for all workers); each example weights the modules' outputs
+    by its worker's pathway mask. `frames: [W*repeats, 10, 10, C]` (worker w's
+    `repeats` examples in a row), `paths: [W, L, N]` -> `[W*repeats, units]`, from
+    `params` ordered as `[kernel_0, bias_0, ..., kernel_{L-1}, bias_{L-1}, ...]`."""
+    weights = module_weights(paths, model.num_modules, repeats)
+    every_module = tf.range(model.num_modules, dtype=tf.int32)
+    hidden = frames
+    for index, layer in enumerate(model.module_layers):
+        kernel, bias = layer.to_slots(params[2 * index], params[2 * index + 1], every_module)
+        if isinstance(layer, PathNetConv2D):
+            h = tf.nn.conv2d(hidden, kernel, strides=list(layer.strides),
+                             padding=layer.padding.upper())
+            h = tf.reshape(h, tf.concat([tf.shape(h)[:3], [model.num_modules,
+                                                           layer.filters]], 0))
+            h = layer.activation(h + bias)  # [batch, h, w, M, filters]
+            hidden = tf.einsum("bhwmf,bm->bhwf", h, weights[index])
+        else:
+            flat = tf.reshape(hidden, [-1, layer.in_dim])
+            in_dim, modules, units = kernel.shape
+            h = tf.matmul(flat, tf.reshape(kernel, [in_dim, modules * units]))
+            h = layer.activation(tf.reshape(h, [-1, modules, units]) + bias)
+            hidden = tf.einsum("bmu,bm->bu", h, weights[index])
+    return tf.reshape(hidden, [-1, model.feature_dim])
+
+
+def features_gather(model: PathNet, params, frames, paths, repeats: int):
+    """compute="gather" (cost ∝ N): each worker's N active kernels are gathered and
+    applied to its own examples as one batched product per layer (convolutions as
+    image patches times the worker's `[kh·kw·in, N·filters]` kernel); a module named
+    twice in a row of the pathway counts once. Same arguments as `features_mask`."""
+    workers, num_active = paths.shape[0], paths.shape[2]
+    hidden = frames
+    for index, layer in enumerate(model.module_layers):
+        active = paths[:, index]  # [W, N]
+        same = tf.cast(tf.equal(active[:, :, None], active[:, None, :]), tf.int32)
+        first = tf.cast(tf.equal(tf.argmax(same, axis=2, output_type=tf.int32),
+                                 tf.range(num_active)[None]), tf.float32)  # [W, N]
+        kernel = tf.gather(params[2 * index], active)  # [W, N, ...]
+        bias = tf.gather(params[2 * index + 1], active)[:, None]  # [W, 1, N, out]
+        if isinstance(layer, PathNetConv2D):
+            (kh, kw), (sh, sw) = layer.kernel_size, layer.strides
+            patches = tf.image.extract_patches(hidden, [1, kh, kw, 1], [1, sh, sw, 1],
+                                               [1, 1, 1, 1], layer.padding.upper())
+            height, width, size = patches.shape[1:]
+            kernel = tf.reshape(tf.transpose(kernel, [0, 2, 3, 4, 1, 5]),
+                                [workers, size, num_active * layer.filters])
+            h = tf.matmul(tf.reshape(patches, [workers, -1, size]), kernel)
+            h = layer.activation(tf.reshape(h, [workers, -1, num_active, layer.filters])
+                                 + bias)
+            hidden = tf.reshape(tf.einsum("wpnf,wn->wpf", h, first),
+                                [-1, height, width, layer.filters])
+        else:
+            flat = tf.reshape(hidden, [workers, -1, layer.in_dim])
+            kernel = tf.reshape(tf.transpose(kernel, [0, 2, 1, 3]),
+                                [workers, layer.in_dim, num_active * layer.units])
+            h = layer.activation(tf.reshape(tf.matmul(flat, kernel),
+                                            [workers, -1, num_active, layer.units]) + bias)
+            hidden = tf.reshape(tf.einsum("wknu,wn->wku", h, first), [-1, layer.units])
+    del repeats
+    return tf.reshape(hidden, [-1, model.feature_dim])
+
+
+FEATURES = {"mask": features_mask, "gather": features_gather}
+
+
+class A2CLearner:
+    """One game's heads (a policy head of `num_actions` logits and a value head, added
+    to `model` now, never shared), a fresh masked Adam and the two compiled calls.
+
+    `config`: a `MinAtarConfig` (W, E, T, discount, costs, learning rate, clipping)."""
+
+    def __init__(self, model: PathNet, config, num_actions: int, jit_compile: bool = False):
+        self.model, self.config = model, config
+        self.policy_head = model.add_task(num_actions)
+        self.value_head = model.add_task(1)
+        self.num_actions = num_actions
+        self.variables = []
+        for layer in model.module_layers:
+            self.variables += [layer.kernel, layer.bias]
+        for head in (model.readouts[self.policy_head], model.readouts[self.value_head]):
+            self.variables += [head.kernel, head.bias]
+        self.optimizer = MaskedAdam(config.learning_rate)
+        self.slots = [tuple(tf.Variable(tf.zeros(v.shape), trainable=False)
+                            for _ in self.optimizer.slot_names) for v in self.variables]
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        w, e, t = config.num_workers, config.envs_per_worker, config.n_steps
+        frame = [10, 10, CHANNELS]
+        paths = tf.TensorSpec([w, config.num_layers, config.num_active], tf.int32)
+        self.act = tf.function(self._act, jit_compile=jit_compile, input_signature=[
+            tf.TensorSpec([w, e, *frame], tf.float32), paths])
+        self.update = tf.function(self._update, jit_compile=jit_compile, input_signature=[
+            tf.TensorSpec([t + 1, w, e, *frame], tf.float32),
+            tf.TensorSpec([t, w, e], tf.int32), tf.TensorSpec([t, w, e], tf.float32),
+            tf.TensorSpec([t, w, e], tf.float32), paths])
+
+    def _heads(self, params, frames, paths, repeats):
+        """Flat `frames: [W*repeats, ...]` -> `(logits [W*repeats, A], values [W*repeats])`."""
+        hidden = FEATURES[self.config.compute](self.model, params, frames, paths, repeats)
+        logits = tf.matmul(hidden, params[-4]) + params[-3]
+        values = tf.matmul(hidden, params[-2]) + params[-1]
+        return logits, values[:, 0]
+
+    def _act(self, frames, paths):
+        w, e = frames.shape[0], frames.shape[1]
+        params = [v.value for v in self.variables]
+        logits, values = self._heads(params, tf.reshape(frames, [w * e, *frames.shape[2:]]),
+                                     paths, e)
+        return tf.reshape(logits, [w, e, -1]), tf.reshape(values, [w, e])
+
+    def update_masks(self, paths):
+        """Per variable, a boolean mask (broadcastable) of what the update may change:
+        the modules some worker's pathway uses and that are not frozen; both heads."""
+        used = tf.reduce_max(tf.one_hot(paths, self.model.num_modules), axis=[0, 2]) > 0.5
+        trainable = tf.logical_and(used, tf.logical_not(
+            tf.convert_to_tensor(self.model.frozen) > 0.5))  # [L, M]
+        masks = []
+        for index, layer in enumerate(self.model.module_layers):
+            row = trainable[index]
+            masks += [tf.reshape(row, [-1] + [1] * (len(layer.kernel.shape) - 1)),
+                      row[:, None]]
+        return masks + [tf.constant(True)] * 4
+
+    def loss(self, params, frames, actions, rewards, dones, paths):
+        """The A2C loss of one rollout and its parts (time-major `[T(+1), W, E]` inputs)."""
+        steps, w, e = actions.shape
+        per_worker = tf.reshape(tf.transpose(frames, [1, 0, 2, 3, 4, 5]),
+                                [w * (steps + 1) * e, *frames.shape[3:]])
+        logits, values = self._heads(params, per_worker, paths, (steps + 1) * e)
+        logits = tf.transpose(tf.reshape(logits, [w, steps + 1, e, -1]), [1, 0, 2, 3])
+        values = tf.transpose(tf.reshape(values, [w, steps + 1, e]), [1, 0, 2])
+        returns = n_step_returns(rewards, dones, tf.stop_gradient(values[-1]),
+                                 self.config.discount)
+        advantages = returns - values[:-1]
+        log_probs = tf.nn.log_softmax(logits[:-1])
+        chosen = tf.reduce_sum(tf.one_hot(actions, self.num_actions) * log_probs, axis=-1)
+        policy_loss = -tf.reduce_mean(chosen * tf.stop_gradient(advantages))
+        value_loss = 0.5 * tf.reduce_mean(tf.square(advantages))
+        entropy = -tf.reduce_mean(tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1))
+        total = (policy_loss + self.config.value_cost * value_loss
+                 - self.config.entropy_cost * entropy)
+        return total, policy_loss, value_loss, entropy
+
+    def _update(self, frames, actions, rewards, dones, paths):
+        params = [v.value for v in self.variables]
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            total, policy_loss, value_loss, entropy = self.loss(
+                params, frames, actions, rewards, dones, paths)
+        grads = tape.gradient(total, params)
+        masks = self.update_masks(paths)
+        grads = [tf.where(mask, g, tf.zeros_like(g)) for g, mask in zip(grads, masks)]
+        norm = tf.linalg.global_norm(grads)
+        if self.config.max_grad_norm > 0:
+            grads, _ = tf.clip_by_global_norm(grads, self.config.max_grad_norm,
+                                              use_norm=norm)
+        self.step.assign_add(1)
+        step = tf.cast(self.step, tf.float32)
+        slots = [tuple(slot.value() for slot in pair) for pair in self.slots]
+        new_params, new_slots = self.optimizer.update(
+            step, params, grads, masks, slots, self.optimizer.learning_rate)
+        for variable, value in zip(self.variables, new_params):
+            variable.assign(value)
+        for pair, values in zip(self.slots, new_slots):
+            for slot, value in zip(pair, values):
+                slot.assign(value)
+        return tf.stack([total, policy_loss, value_loss, entropy, norm])
+
+    # -- state -----------------------------------------------------------------------
+
+    def state(self) -> dict:
+        arrays = {"step": self.step.numpy()}
+        for i, pair in enumerate(self.slots):
+            for name, slot in zip(self.optimizer.slot_names, pair):
+                arrays[f"slot/{i}/{name}"] = slot.numpy()
+        return arrays
+
+    def load_state(self, arrays: dict) -> None:
+        self.step.assign(arrays["step"])
+        for i, pair in enumerate(self.slots):
+            for name, slot in zip(self.optimizer.slot_names, pair):
+                slot.assign(arrays[f"slot/{i}/{name}"])
+
+
+def sample_actions(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One action per row of `logits: [..., A]`, drawn from softmax(logits) (Gumbel-max)."""
+    return np.argmax(logits + rng.gumbel(size=logits.shape), axis=-1).astype(np.int32)

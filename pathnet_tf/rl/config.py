@@ -1,0 +1,112 @@
+"""The MinAtar transfer experiment's settings: one frozen dataclass, checked whole at
+construction (one `ValueError` sentence naming the value), before anything runs.
+
+Defaults: the paper's Atari layout (L = 4: three conv layers of M = 10 modules of 8
+kernels, then a dense layer; N = 4; binary tournaments) scaled to 10×10 frames (3×3
+kernels, stride 1), and the A2C settings of docs/minatar.md's sweep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pathnet_tf.config import COMPUTE_MODES
+from pathnet_tf.modes import MODES
+from pathnet_tf.rl.envs import check_game
+
+
+@dataclasses.dataclass(frozen=True)
+class MinAtarConfig:
+    """game_a, game_b: MinAtar games (game_b == game_a: self-transfer). mode: a
+    `modes.MODES` name. frames: environment steps per game, all workers together.
+    conv_layers: (filters, kernel, stride) per conv layer of modules; then one dense
+    layer of `units`-unit modules. num_modules (M), num_active (N). compute: "mask"
+    (all M modules on the whole batch) or "gather" (each worker's N; `a2c.py`). num_workers (W),
+    envs_per_worker, n_steps: a worker's rollout per update is n_steps × envs_per_worker
+    frames. evolve_every: updates between tournaments; tournament_size (B);
+    mutation_rate: default 1/(L·N); fitness_episodes: a worker's fitness is the mean
+    return of its last this many episodes on its current path."""
+
+    game_a: str = "breakout"
+    game_b: str = "space_invaders"
+    mode: str = "pathnet"
+    frames: int = 1_000_000
+    conv_layers: tuple = ((8, 3, 1), (8, 3, 1), (8, 3, 1))
+    units: int = 64
+    num_modules: int = 10
+    num_active: int = 4
+    compute: str = "mask"
+    num_workers: int = 16
+    envs_per_worker: int = 4
+    n_steps: int = 5
+    discount: float = 0.99
+    learning_rate: float = 0.001
+    entropy_cost: float = 0.01
+    value_cost: float = 0.5
+    max_grad_norm: float = 0.5
+    tournament_size: int = 2
+    evolve_every: int = 20
+    mutation_rate: float | None = None
+    fitness_episodes: int = 5
+    sticky_action_prob: float = 0.1
+    seed: int = 0
+    log_every: int = 50
+
+    def __post_init__(self):
+        check_game(self.game_a)
+        check_game(self.game_b)
+        if self.mode not in MODES:
+            raise ValueError(f"mode ({self.mode!r}) must be one of {', '.join(MODES)}")
+        object.__setattr__(self, "conv_layers",
+                           tuple(tuple(int(v) for v in layer) for layer in self.conv_layers))
+        for name in ("frames", "units", "num_modules", "num_active", "num_workers",
+                     "envs_per_worker", "n_steps", "tournament_size", "evolve_every",
+                     "fitness_episodes", "log_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} ({value!r}) must be a positive integer")
+        for index, layer in enumerate(self.conv_layers):
+            if len(layer) != 3 or min(layer) <= 0:
+                raise ValueError(f"conv_layers[{index}] ({layer}) must be three positive "
+                                 "integers (filters, kernel, stride)")
+        if self.compute not in COMPUTE_MODES:
+            raise ValueError(f"compute ({self.compute!r}) must be one of "
+                             f"{', '.join(COMPUTE_MODES)}")
+        if self.num_active > self.num_modules:
+            raise ValueError(f"num_active ({self.num_active}) must be <= num_modules "
+                             f"({self.num_modules})")
+        if self.tournament_size < 2 or self.tournament_size > self.num_workers:
+            raise ValueError(f"tournament_size ({self.tournament_size}) must be between 2 "
+                             f"and num_workers ({self.num_workers})")
+        if not 0.0 <= self.discount <= 1.0:
+            raise ValueError(f"discount ({self.discount}) must be in [0, 1]")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate ({self.learning_rate}) must be > 0")
+        for name in ("entropy_cost", "value_cost", "max_grad_norm"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} ({getattr(self, name)}) must be >= 0")
+        if self.mutation_rate is not None and not 0.0 <= self.mutation_rate <= 1.0:
+            raise ValueError(f"mutation_rate ({self.mutation_rate}) must be in [0, 1]")
+        if not 0.0 <= self.sticky_action_prob <= 1.0:
+            raise ValueError(f"sticky_action_prob ({self.sticky_action_prob}) must be in "
+                             "[0, 1]")
+        size = 10
+        for index, (_, kernel, stride) in enumerate(self.conv_layers):
+            size = (size - kernel) // stride + 1
+            if size < 1:
+                raise ValueError(f"conv_layers[{index}] {self.conv_layers[index]} leaves "
+                                 "no output of a 10x10 frame")
+
+    @property
+    def num_layers(self) -> int:
+        """L: the conv layers of modules and the dense one."""
+        return len(self.conv_layers) + 1
+
+    @property
+    def frames_per_update(self) -> int:
+        return self.num_workers * self.envs_per_worker * self.n_steps
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["conv_layers"] = [list(layer) for layer in self.conv_layers]
+        return values

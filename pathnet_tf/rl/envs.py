@@ -1,0 +1,89 @@
+"""Batches of MinAtar games as one array interface. NumPy only (no TensorFlow).
+
+Every frame is `[10, 10, C]` booleans, C = 4..10 channels depending on the game; all
+frames here are zero-padded to `CHANNELS` = 10 channels (float32), so one first
+layer fits every game. Actions are each game's minimal action set (3 to 6 actions),
+indexed 0..A-1. A "frame" is one environment step (MinAtar has no frame skip).
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+
+GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
+CHANNELS = 10  # the most any MinAtar game has (seaquest)
+
+
+def check_game(name: str) -> str:
+    if name not in GAMES:
+        raise ValueError(f"game ({name!r}) must be one of {', '.join(GAMES)}")
+    return name
+
+
+def num_actions(game: str) -> int:
+    """Size of `game`'s minimal action set (the policy head's outputs)."""
+    from minatar import Environment
+
+    return len(Environment(check_game(game)).minimal_action_set())
+
+
+class VectorEnv:
+    """`count` independent copies of one MinAtar game, reset automatically.
+
+    `observe()` -> `[count, 10, 10, CHANNELS] float32`; `step(actions [count])` ->
+    `(rewards [count] float32, dones [count] bool)`, a finished episode's return being
+    appended to `finished` as `(env_index, return, length)`. Each copy is seeded from
+    `seed` (an int or a sequence of them: sticky actions and the games' own randomness).
+    """
+
+    def __init__(self, game: str, count: int, seed, sticky_action_prob: float = 0.1):
+        from minatar import Environment
+
+        self.game = check_game(game)
+        self.envs = []
+        for index in range(count):
+            env = Environment(game, sticky_action_prob=sticky_action_prob)
+            sequence = np.random.SeedSequence([*np.atleast_1d(seed), index])
+            env.seed(int(sequence.generate_state(1)[0]))
+            env.reset()
+            self.envs.append(env)
+        self.actions = np.asarray(self.envs[0].minimal_action_set(), np.int64)
+        self.channels = self.envs[0].state_shape()[2]
+        self.returns = np.zeros(count, np.float64)  # of the episodes under way
+        self.lengths = np.zeros(count, np.int64)
+        self.finished: list[tuple[int, float, int]] = []
+
+    @property
+    def num_actions(self) -> int:
+        return len(self.actions)
+
+    def observe(self) -> np.ndarray:
+        frames = np.zeros((len(self.envs), 10, 10, CHANNELS), np.float32)
+        for index, env in enumerate(self.envs):
+            frames[index, :, :, :self.channels] = env.state()
+        return frames
+
+    def step(self, actions) -> tuple[np.ndarray, np.ndarray]:
+        rewards = np.zeros(len(self.envs), np.float32)
+        dones = np.zeros(len(self.envs), bool)
+        for index, (env, action) in enumerate(zip(self.envs, self.actions[actions])):
+            reward, done = env.act(int(action))
+            rewards[index], dones[index] = reward, done
+        self.returns += rewards
+        self.lengths += 1
+        for index in np.flatnonzero(dones):
+            self.finished.append((int(index), float(self.returns[index]),
+                                  int(self.lengths[index])))
+            self.returns[index], self.lengths[index] = 0.0, 0
+            self.envs[index].reset()
+        return rewards, dones
+
+    def state(self) -> np.ndarray:
+        """Everything needed to continue (games, their generators, episodes under way)
+        as bytes in a uint8 array, for a checkpoint."""
+        return np.frombuffer(pickle.dumps((self.envs, self.returns, self.lengths)), np.uint8)
+
+    def load_state(self, blob: np.ndarray) -> None:
+        self.envs, self.returns, self.lengths = pickle.loads(np.asarray(blob).tobytes())

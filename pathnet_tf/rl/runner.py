@@ -1,0 +1,364 @@
+"""One game's learning (`GameRun`) and the A -> B transfer (`run_transfer`), with
+checkpoints, TensorBoard, a progress line and results.json.
+
+A `GameRun` owns the game's environments (W·E of them), its heads and optimizer
+(`A2CLearner`), the workers' pathways (`WorkerPaths`) and a generator for actions
+and tournaments. It learns for `config.frames` frames: each update is a rollout of
+`n_steps` steps in every environment (actions drawn from the current policy), one
+compiled A2C update, and every `evolve_every` updates a round of tournaments.
+
+`run_transfer` is what `modes.MODES[config.mode]` says: PathNet learns game A with
+an evolving population, freezes its best worker's pathway, re-initialises every
+other module and learns game B with new heads and a fresh population; the controls
+use one fixed path drawn from the seed for every worker (`independent`: game B
+only, from scratch; `finetune`: game A, then game B on the same weights). Every mode
+spends the same `frames` on game B.
+
+Everything a run needs to continue is `Transfer.state()`; kill + resume gives the
+same results as an uninterrupted run (timings aside).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pathnet_tf import checkpoint, modes
+from pathnet_tf.atomic_io import write_json
+from pathnet_tf.genetic import overlap, random_genotype
+from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
+from pathnet_tf.rl.envs import CHANNELS, VectorEnv
+from pathnet_tf.rl.evolution import WorkerPaths
+from pathnet_tf.run import _load_checkpoint  # the core's: same file, same config check
+from pathnet_tf.summaries import TENSORBOARD_LEVELS, grid_image
+from pathnet_tf.workdir import RunTerminated, lock_workdir, prepare_workdir
+
+SCHEMA_VERSION = 1
+WINDOW = 100  # episodes in the moving average of returns
+
+
+class GameRun:
+    """One game learned on `model` from `index` (0: game A, 1: game B) of the run."""
+
+    def __init__(self, model, config, game: str, index: int, fixed_path=None,
+                 jit_compile: bool = False):
+        self.model, self.config, self.game, self.index = model, config, game, index
+        self.label = "AB"[index]
+        w, e = config.num_workers, config.envs_per_worker
+        self.envs = VectorEnv(game, w * e, seed=(config.seed, index),
+                              sticky_action_prob=config.sticky_action_prob)
+        self.rng = np.random.default_rng([config.seed, index, 1])
+        self.learner = A2CLearner(model, config, self.envs.num_actions, jit_compile)
+        self.workers = WorkerPaths(self.rng, w, config.num_layers, config.num_modules,
+                                   config.num_active, config.tournament_size,
+                                   config.mutation_rate, config.fitness_episodes, fixed_path)
+        self.total_updates = math.ceil(config.frames / config.frames_per_update)
+        self.updates = 0
+        self.episodes: list[list] = []  # [frames when it ended, worker, return, length]
+        self.curve: list[list] = []  # [frames, moving average of returns, episodes]
+        self.wall_seconds = 0.0
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.label}_{self.game}"
+
+    @property
+    def frames(self) -> int:
+        return self.updates * self.config.frames_per_update
+
+    @property
+    def done(self) -> bool:
+        return self.updates >= self.total_updates
+
+    def moving_average(self) -> float | None:
+        returns = [episode[2] for episode in self.episodes[-WINDOW:]]
+        return float(np.mean(returns)) if returns else None
+
+    # -- learning --------------------------------------------------------------------
+
+    def rollout(self):
+        """`n_steps` steps of every environment under the workers' current policies:
+        time-major `(frames [T+1, W, E, 10, 10, C], actions, rewards, dones [T, W, E])`."""
+        config = self.config
+        w, e, t = config.num_workers, config.envs_per_worker, config.n_steps
+        frames = np.empty((t + 1, w, e, 10, 10, CHANNELS), np.float32)
+        actions = np.empty((t, w, e), np.int32)
+        rewards = np.empty((t, w, e), np.float32)
+        dones = np.empty((t, w, e), np.float32)
+        paths = self.workers.paths
+        frames[0] = self.envs.observe().reshape(w, e, 10, 10, CHANNELS)
+        for step in range(t):
+            logits, _ = self.learner.act(frames[step], paths)
+            actions[step] = sample_actions(logits.numpy(), self.rng)
+            reward, done = self.envs.step(actions[step].reshape(-1))
+            rewards[step], dones[step] = reward.reshape(w, e), done.reshape(w, e)
+            frames[step + 1] = self.envs.observe().reshape(w, e, 10, 10, CHANNELS)
+            now = self.frames + (step + 1) * w * e
+            for env_index, episode_return, length in self.envs.finished:
+                worker = env_index // e
+                self.workers.record(worker, episode_return)
+                self.episodes.append([now, worker, episode_return, length])
+            self.envs.finished.clear()
+        return frames, actions, rewards, dones
+
+    def train(self, writer, log: Callable[[str], None], checkpoint_every: int = 0,
+              on_checkpoint: Callable | None = None, stop: Callable[[], bool] | None = None,
+              images: bool = True) -> None:
+        """Learns until the game's frames are spent or `stop()` says so."""
+        config = self.config
+        interval = [time.perf_counter(), self.frames, len(self.episodes)]
+        started = time.perf_counter() - self.wall_seconds
+        while not self.done:
+            frames, actions, rewards, dones = self.rollout()
+            losses = self.learner.update(frames, actions, rewards, dones,
+                                         self.workers.paths).numpy()
+            self.updates += 1
+            if self.workers.evolving and self.updates % config.evolve_every == 0:
+                self.workers.tournaments()
+            if self.updates % config.log_every == 0 or self.done:
+                self.wall_seconds = time.perf_counter() - started
+                self._log(writer, log, losses, interval, images)
+            if on_checkpoint is not None and checkpoint_every and (
+                    self.updates % checkpoint_every == 0) and not self.done:
+                self.wall_seconds = time.perf_counter() - started
+                on_checkpoint()
+            if stop is not None and stop() and not self.done:
+                self.wall_seconds = time.perf_counter() - started
+                return
+        self.wall_seconds = time.perf_counter() - started
+
+    def _log(self, writer, log, losses, interval, images: bool) -> None:
+        now = time.perf_counter()
+        rate = (self.frames - interval[1]) / max(now - interval[0], 1e-9)
+        new_episodes = self.episodes[interval[2]:]
+        interval[:] = [now, self.frames, len(self.episodes)]
+        average = self.moving_average()
+        self.curve.append([self.frames, average, len(self.episodes)])
+        shown = "n/a" if average is None else f"{average:.2f}"
+        log(f"game {self.label} ({self.game}): frames {self.frames}/"
+            f"{self.total_updates * self.config.frames_per_update}, {rate:.0f} frames/s, "
+            f"mean return (last {WINDOW} episodes) {shown}, episodes {len(self.episodes)}, "
+            f"tournaments {self.workers.tournaments_held}")
+        if writer is None:
+            return
+        with writer.as_default(step=self.frames):
+            for worker in range(self.config.num_workers):
+                returns = [e[2] for e in new_episodes if e[1] == worker]
+                if returns:
+                    tf.summary.scalar(f"{self.prefix}/return/worker_{worker:02d}",
+                                      float(np.mean(returns)))
+            if average is not None:
+                tf.summary.scalar(f"{self.prefix}/return/moving_average", average)
+            tf.summary.scalar(f"{self.prefix}/frames_per_second", rate)
+            for name, value in zip(("total", "policy", "value", "entropy", "grad_norm"),
+                                   losses):
+                tf.summary.scalar(f"{self.prefix}/loss/{name}", float(value))
+            if images:
+                frozen = tf.convert_to_tensor(self.model.frozen)
+                _, best = self.workers.best()
+                usage = self.workers.module_usage().astype(np.float32)
+                best_mask = np.zeros_like(usage)
+                np.put_along_axis(best_mask, best, 1.0, axis=1)
+                tf.summary.image(f"{self.prefix}/best_path", grid_image(best_mask, frozen))
+                tf.summary.image(f"{self.prefix}/module_usage", grid_image(usage, frozen))
+        writer.flush()
+
+    # -- results and state -----------------------------------------------------------
+
+    def results(self) -> dict:
+        worker, best = self.workers.best()
+        returns = [episode[2] for episode in self.episodes]
+        return {
+            "game": self.game, "label": self.label, "frames": self.frames,
+            "updates": self.updates, "episodes": len(self.episodes),
+            "mean_return_last_100": self.moving_average(),
+            "best_path": best.tolist(), "best_worker": worker,
+            "best_fitness": float(np.nan_to_num(self.workers.fitness()[worker], nan=0.0)),
+            "tournaments": self.workers.tournaments_held, "path_copies": self.workers.copies,
+            "curve": self.curve,
+            "episode_frames": [episode[0] for episode in self.episodes],
+            "episode_returns": returns,
+            "wall_seconds": self.wall_seconds,
+        }
+
+    def state(self) -> tuple[dict, dict]:
+        arrays = {f"learner/{name}": value for name, value in self.learner.state().items()}
+        worker_arrays, worker_header = self.workers.state()
+        arrays.update({f"workers/{name}": value for name, value in worker_arrays.items()})
+        arrays["envs"] = self.envs.state()
+        header = {"updates": self.updates, "episodes": self.episodes, "curve": self.curve,
+                  "wall_seconds": self.wall_seconds, "workers": worker_header,
+                  "rng": self.rng.bit_generator.state}
+        return arrays, header
+
+    def load_state(self, arrays: dict, header: dict) -> None:
+        self.learner.load_state({name[len("learner/"):]: value for name, value in
+                                 arrays.items() if name.startswith("learner/")})
+        self.workers.load_state({name[len("workers/"):]: value for name, value in
+                                 arrays.items() if name.startswith("workers/")},
+                                header["workers"])
+        self.envs.load_state(arrays["envs"])
+        self.updates, self.episodes = header["updates"], header["episodes"]
+        self.curve, self.wall_seconds = header["curve"], header["wall_seconds"]
+        self.rng.bit_generator.state = header["rng"]
+
+
+class Transfer:
+    """The run's whole state: the model, the phase (0: game A, 1: game B, 2: done),
+    the finished games' results and the current `GameRun`."""
+
+    def __init__(self, config, jit_compile: bool = False):
+        self.config, self.jit_compile = config, jit_compile
+        self.mode = modes.get(config.mode)
+        self.games = (config.game_a, config.game_b)
+        self.fixed_path = (None if self.mode.population else random_genotype(
+            np.random.default_rng([config.seed, 2]), config.num_layers, config.num_modules,
+            config.num_active))
+        keras.utils.set_random_seed(config.seed)
+        self.model = build_model(config)
+        self.phase = 0 if self.mode.train_earlier else 1
+        self.finished: list[dict | None] = [None, None]
+        self.current: GameRun | None = None
+        self.elapsed = 0.0
+
+    def start_game(self) -> GameRun:
+        self.current = GameRun(self.model, self.config, self.games[self.phase], self.phase,
+                               self.fixed_path, self.jit_compile)
+        return self.current
+
+    def finish_game(self) -> None:
+        run = self.current
+        self.finished[self.phase] = run.results()
+        if self.phase == 0:
+            self.mode.between(self.model, np.asarray(self.finished[0]["best_path"]))
+        self.current = None
+        self.phase += 1
+
+    def state(self) -> tuple[dict, dict]:
+        arrays = {f"model/{i}": v.numpy() for i, v in enumerate(self.model.variables)}
+        header = {"config": self.config.to_dict(), "phase": self.phase,
+                  "variables": [v.path for v in self.model.variables],
+                  "finished": self.finished, "elapsed": self.elapsed}
+        if self.current is not None:
+            game_arrays, game_header = self.current.state()
+            arrays.update({f"game/{name}": value for name, value in game_arrays.items()})
+            header["game"] = game_header
+        return arrays, header
+
+    def load_state(self, arrays: dict, header: dict, path) -> None:
+        self.phase, self.finished = header["phase"], header["finished"]
+        self.elapsed = header["elapsed"]
+        for index in range(self.phase):
+            if self.finished[index] is not None:  # its heads, weights loaded below
+                num_actions = VectorEnv(self.games[index], 1, 0).num_actions
+                self.model.add_task(num_actions)
+                self.model.add_task(1)
+        if self.phase < 2 and "game" in header:
+            self.start_game()
+        shapes = [list(v.shape) for v in self.model.variables]
+        if shapes != [list(arrays[f"model/{i}"].shape) for i in range(len(header["variables"]))]:
+            raise checkpoint.CheckpointError(  # names differ by Keras's unique suffixes
+                f"checkpoint {str(path)!r} holds variables {header['variables']}, "
+                f"this model has {[v.path for v in self.model.variables]}")
+        for i, variable in enumerate(self.model.variables):
+            variable.assign(arrays[f"model/{i}"])
+        if self.current is not None:
+            self.current.load_state({name[len("game/"):]: value for name, value in
+                                     arrays.items() if name.startswith("game/")},
+                                    header["game"])
+
+    def results(self) -> dict:
+        results = {"schema_version": SCHEMA_VERSION, "config": self.config.to_dict(),
+                   "mode": self.config.mode, "games": list(self.games),
+                   "game_a": self.finished[0], "game_b": self.finished[1],
+                   "wall_seconds": self.elapsed}
+        a, b = self.finished
+        if self.mode.population and a is not None and b is not None:
+            results["overlap"] = overlap(np.asarray(a["best_path"]), np.asarray(b["best_path"]),
+                                         self.config.num_modules)
+        return results
+
+
+def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bool = True,
+                 checkpoint_every: int = 100, tensorboard: str = "full",
+                 jit_compile: bool = False) -> dict:
+    """Learns game A then game B as `config.mode` says; writes `config.json`,
+    `results.json`, TensorBoard events under `tb/` and a checkpoint every
+    `checkpoint_every` updates under `ckpt/` into `workdir`, and returns the results.
+    With `resume`, a checkpoint of the same config in `workdir` is continued from.
+    SIGTERM writes a checkpoint and raises `RunTerminated`."""
+    if tensorboard not in TENSORBOARD_LEVELS:
+        raise ValueError(f"tensorboard ({tensorboard!r}) must be one of "
+                         f"{', '.join(TENSORBOARD_LEVELS)}")
+    workdir = prepare_workdir(workdir)
+    lock = lock_workdir(workdir)
+    terminated = []
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: terminated.append(1))
+    try:
+        return _run(config, workdir, log, resume, checkpoint_every, tensorboard,
+                    jit_compile, stop=lambda: bool(terminated))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        lock.close()
+
+
+def _run(config, workdir, log, resume, checkpoint_every, tensorboard, jit_compile, stop):
+    path = workdir / "ckpt" / "checkpoint.npz"
+    loaded = _load_checkpoint(path, config) if resume else None
+    if loaded is not None and loaded[1]["phase"] == "done":
+        log(f"run in {workdir} is already complete; results in {workdir / 'results.json'}")
+        return json.loads((workdir / "results.json").read_text())
+    start = time.perf_counter()
+    transfer = Transfer(config, jit_compile)
+    if loaded is None:
+        shutil.rmtree(workdir / "tb", ignore_errors=True)
+        shutil.rmtree(workdir / "ckpt", ignore_errors=True)
+        (workdir / "results.json").unlink(missing_ok=True)
+        write_json(workdir / "config.json", config.to_dict())
+    else:
+        transfer.load_state(*loaded, path)
+        where = ("" if transfer.current is None else
+                 f"game {transfer.current.label}, frame {transfer.current.frames}")
+        log(f"resuming from {path}: {where}")
+    start -= transfer.elapsed
+    writer = (None if tensorboard == "none" else
+              tf.summary.create_file_writer(str(workdir / "tb")))
+
+    def save():
+        transfer.elapsed = time.perf_counter() - start
+        checkpoint.save(path, *transfer.state())
+
+    try:
+        while transfer.phase < 2:
+            run = transfer.current or transfer.start_game()
+            run.train(writer, log, checkpoint_every, save, stop, images=tensorboard == "full")
+            if not run.done:
+                save()
+                raise RunTerminated(
+                    f"terminated (SIGTERM) in game {run.label} at frame {run.frames}; "
+                    f"checkpoint in {path}: rerun to resume")
+            transfer.finish_game()
+        transfer.elapsed = time.perf_counter() - start
+        results = transfer.results()
+    finally:
+        if writer is not None:
+            writer.close()
+    write_json(workdir / "results.json", results)
+    checkpoint.save(path, {}, {"config": config.to_dict(), "phase": "done"})
+    b = results["game_b"]
+    log(f"done in {results['wall_seconds']:.0f} s: game B ({b['game']}) mean return (last "
+        f"{WINDOW} episodes) {b['mean_return_last_100']}; results in "
+        f"{workdir / 'results.json'}")
+    return results
