@@ -179,7 +179,7 @@ class _OneTracePerTask(logging.Filter):
         return "triggered tf.function retracing" not in record.getMessage()
 
 
-def _load_checkpoint(path, config):
+def load_checkpoint(path, config):
     """The checkpoint at `path` if it exists and fits `config`, else None / an error."""
     if not path.exists():
         return None
@@ -255,7 +255,7 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
 def _run(config, model, tasks, workdir, log, start, resume, checkpoint_every,
          on_task_start, on_task_end, figures, tensorboard, stop) -> dict:
     path = workdir / "ckpt" / "checkpoint.npz"
-    loaded = _load_checkpoint(path, config) if resume else None
+    loaded = load_checkpoint(path, config) if resume else None
     if loaded is not None and loaded[1]["phase"] == "done":
         log(f"run in {workdir} is already complete; results in {workdir / 'results.json'}")
         return json.loads((workdir / "results.json").read_text())

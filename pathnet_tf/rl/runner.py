@@ -38,7 +38,7 @@ from pathnet_tf.genetic import overlap, random_genotype
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
 from pathnet_tf.rl.envs import CHANNELS, VectorEnv
 from pathnet_tf.rl.evolution import WorkerPaths
-from pathnet_tf.run import _load_checkpoint  # the core's: same file, same config check
+from pathnet_tf.run import load_checkpoint  # the core's: same file, same config check
 from pathnet_tf.summaries import TENSORBOARD_LEVELS, grid_image
 from pathnet_tf.workdir import RunTerminated, lock_workdir, prepare_workdir
 
@@ -316,7 +316,7 @@ def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bo
 
 def _run(config, workdir, log, resume, checkpoint_every, tensorboard, jit_compile, stop):
     path = workdir / "ckpt" / "checkpoint.npz"
-    loaded = _load_checkpoint(path, config) if resume else None
+    loaded = load_checkpoint(path, config) if resume else None
     if loaded is not None and loaded[1]["phase"] == "done":
         log(f"run in {workdir} is already complete; results in {workdir / 'results.json'}")
         return json.loads((workdir / "results.json").read_text())
