@@ -4,6 +4,7 @@
 #
 #   ./auto_binary_mnist_pathnet.sh                      # 1000 seeds x 3 modes x 4 orderings
 #   RUNS=20 MODES=pathnet ORDERINGS="1,3:1,2" ./auto_binary_mnist_pathnet.sh
+#   BACKEND=ray ./auto_binary_mnist_pathnet.sh          # the batches as Ray tasks
 #
 # Settings (environment variables, all optional):
 #   RUNS         seeds per mode and ordering: --seed=0 .. RUNS-1             (1000)
@@ -13,16 +14,25 @@
 #                                                                (results/binary_mnist_runs)
 #   EXTRA_FLAGS  more flags for every run, split on spaces, e.g. a tiny config
 #                (--tensorboard=scalars --nofigures are added unless it sets them)
-#   JOBS         runs at a time; each run uses one core (--threads=1)             (2)
+#   JOBS         processes at a time; each uses one core (--threads=1)          (2)
+#   BATCH        seeds per process (binary_mnist_pathnet.py --seeds): start-up is paid
+#                once per batch                                                 (25)
+#   BACKEND      local (JOBS processes here) or ray (each batch a Ray task of one CPU;
+#                on a cluster: `ray start`, RAY_ADDRESS, RESULTS_DIR on a shared disk)
+#                                                                               (local)
+#   PROGRESS     seconds between progress lines (runs done / total, runs per hour, ETA)
+#                                                                               (30)
 #   PYTHON       the interpreter    (.venv/bin/python of this repository if present, else python3)
 #   REPORT_FLAGS more flags for `python -m pathnet_tf.report`, e.g. --no-figures  (none)
 #
 # A run writes RESULTS_DIR/<mode>/<a>_to_<b>/seed_<k>/ (e.g. pathnet/1v3_to_1v2/seed_7):
-# config.json, results.json, tb/, ckpt/, and log.txt (the run's stdout and stderr).
+# config.json, results.json, tb/, ckpt/, and log.txt (the run's log lines); each batch
+# process's own output (TensorFlow's messages) goes to RESULTS_DIR/.batches/.
 # Safe to stop (Ctrl-C) and rerun with the same settings: a run whose results.json exists
 # is skipped; an unfinished one is started again in its workdir, where
-# binary_mnist_pathnet.py resumes from its checkpoint. Runs go seed by seed, so a stopped
-# campaign has about as many runs of every mode and ordering.
+# binary_mnist_pathnet.py resumes from its checkpoint. Batches go seed range by seed
+# range over every ordering and mode, so a stopped campaign has about as many runs of
+# every mode and ordering.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,6 +46,9 @@ EXTRA_FLAGS="${EXTRA_FLAGS:-}"
 [[ " $EXTRA_FLAGS" =~ \ --(no)?figures ]] || EXTRA_FLAGS="--nofigures $EXTRA_FLAGS"
 REPORT_FLAGS="${REPORT_FLAGS:-}"
 JOBS="${JOBS:-2}"
+BATCH="${BATCH:-25}"
+BACKEND="${BACKEND:-local}"
+PROGRESS="${PROGRESS:-30}"
 if [[ -z "${PYTHON:-}" ]]; then
   if [[ -x "$ROOT/.venv/bin/python" ]]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python3; fi
 fi
@@ -44,6 +57,10 @@ die() { echo "error: $*" >&2; exit 2; }
 
 [[ "$RUNS" =~ ^[0-9]+$ ]] || die "RUNS ($RUNS) must be a non-negative integer"
 [[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "JOBS ($JOBS) must be a positive integer"
+[[ "$BATCH" =~ ^[1-9][0-9]*$ ]] || die "BATCH ($BATCH) must be a positive integer"
+[[ "$PROGRESS" =~ ^[1-9][0-9]*$ ]] || die "PROGRESS ($PROGRESS) must be a positive integer"
+[[ "$BACKEND" == local || "$BACKEND" == ray ]] ||
+  die "BACKEND ($BACKEND) must be local or ray"
 read -r -a orderings <<< "$ORDERINGS"
 ((${#orderings[@]})) || die "ORDERINGS is empty"
 for ordering in "${orderings[@]}"; do
@@ -51,7 +68,7 @@ for ordering in "${orderings[@]}"; do
     die "ordering '$ordering' in ORDERINGS is not of the form A:B with digit lists, e.g. 1,3:1,2"
 done
 for flag in $EXTRA_FLAGS; do
-  [[ "$flag" =~ ^--(no)?(mode|seed|task_a|task_b|workdir)(=|$) ]] &&
+  [[ "$flag" =~ ^--(no)?(mode|seeds?|task_a|task_b|workdir)(=|$) ]] &&
     die "EXTRA_FLAGS must not set $flag: this script sets it for every run"
 done
 command -v "$PYTHON" > /dev/null || die "PYTHON ($PYTHON) not found"
@@ -88,21 +105,30 @@ fi
 STATE="$(mktemp -d)"
 trap 'rm -rf "$STATE"' EXIT
 
-# The queue: seed by seed, every ordering and mode; finished runs are skipped here.
-skipped=0 resumed=0 queued=0
+# The queue: batches of seeds (BATCH a batch) over every ordering and mode; finished runs
+# are skipped here, so a batch holds only seeds still to run.
+skipped=0 resumed=0 queued=0 batches=0
 : > "$STATE/queue"
-for ((seed = 0; seed < RUNS; seed++)); do
+for ((first = 0; first < RUNS; first += BATCH)); do
+  last=$((first + BATCH < RUNS ? first + BATCH : RUNS))
   for ordering in "${orderings[@]}"; do
     a="${ordering%%:*}" b="${ordering#*:}"
     for mode in "${modes[@]}"; do
-      dir="$RESULTS_DIR/$mode/${a//,/v}_to_${b//,/v}/seed_$seed"
-      if [[ -f "$dir/results.json" ]]; then
-        skipped=$((skipped + 1))
-        continue
-      fi
-      [[ -d "$dir" ]] && resumed=$((resumed + 1))
-      printf '%s\0%s\0%s\0%s\0%s\0' "$mode" "$a" "$b" "$seed" "$dir" >> "$STATE/queue"
-      queued=$((queued + 1))
+      parent="$RESULTS_DIR/$mode/${a//,/v}_to_${b//,/v}"
+      seeds=()
+      for ((seed = first; seed < last; seed++)); do
+        if [[ -f "$parent/seed_$seed/results.json" ]]; then
+          skipped=$((skipped + 1))
+          continue
+        fi
+        [[ -d "$parent/seed_$seed" ]] && resumed=$((resumed + 1))
+        seeds+=("$seed")
+      done
+      ((${#seeds[@]})) || continue
+      list="${seeds[*]}"
+      printf '%s\0%s\0%s\0%s\0%s\0' "$mode" "$a" "$b" "${list// /,}" "$parent" >> "$STATE/queue"
+      queued=$((queued + ${#seeds[@]}))
+      batches=$((batches + 1))
     done
   done
 done
@@ -111,43 +137,73 @@ echo "binary MNIST runs: ${#modes[@]} mode(s) (${modes[*]}) x ${#orderings[@]} o
   "(${orderings[*]}) x $RUNS seed(s) = $total runs in $RESULTS_DIR"
 echo "skipped $skipped finished run(s) (results.json present); $queued to run" \
   "($resumed of them unfinished: rerun in their workdir, resuming from a checkpoint)," \
-  "$JOBS at a time${EXTRA_FLAGS:+; extra flags: $EXTRA_FLAGS}"
+  "in $batches batch(es) of up to $BATCH seeds, $JOBS at a time" \
+  "($BACKEND)${EXTRA_FLAGS:+; extra flags: $EXTRA_FLAGS}"
 
-# One run; called by xargs with: mode a b seed workdir.
-run_one() {
-  local mode="$1" a="$2" b="$3" seed="$4" dir="$5"
-  local label="$mode ${a/,/v}->${b/,/v} seed $seed" note="" status=0 start=$SECONDS
-  local flags=(--task_a="$a" --task_b="$b" --seed="$seed" --workdir="$dir")
+# One batch (a process running its seeds one after another); called with:
+# mode a b seeds parent. Each run's line becomes "[done/total] <line>".
+run_batch() {
+  local mode="$1" a="$2" b="$3" seeds="$4" parent="$5" status=0 line
+  local flags=(--task_a="$a" --task_b="$b" --seeds="$seeds" --workdir="$parent")
   ((MODE_FLAG)) && flags=(--mode="$mode" "${flags[@]}")
-  mkdir -p "$dir"
-  [[ -f "$dir/ckpt/checkpoint.npz" ]] && note=" (resumed)"
-  echo "=== $(date '+%F %T') $PYTHON $SCRIPT $EXTRA_FLAGS ${flags[*]}" >> "$dir/log.txt"
-  # EXTRA_FLAGS first: this run's own flags come last and cannot be overridden.
+  local log="$BATCH_LOGS/${mode}_${a//,/v}_to_${b//,/v}_seeds_${seeds%%,*}.txt"
+  mkdir -p "$parent"
+  echo "=== $(date '+%F %T') $PYTHON $SCRIPT $EXTRA_FLAGS ${flags[*]}" >> "$log"
+  # EXTRA_FLAGS first: the batch's own flags come last and cannot be overridden.
   # shellcheck disable=SC2086
-  "$PYTHON" "$SCRIPT" $EXTRA_FLAGS "${flags[@]}" >> "$dir/log.txt" 2>&1 || status=$?
-  echo >> "$STATE/done"
-  local count
-  count=$(($(wc -l < "$STATE/done") + SKIPPED))
-  if ((status == 0)) && [[ -f "$dir/results.json" ]]; then
-    echo "[$count/$TOTAL] $label: finished in $((SECONDS - start)) s$note"
-  else
-    echo "$dir" >> "$STATE/failed"
-    echo "[$count/$TOTAL] $label: FAILED (exit $status), see $dir/log.txt"
-  fi
+  "$PYTHON" "$SCRIPT" $EXTRA_FLAGS "${flags[@]}" 2>> "$log" | while IFS= read -r line; do
+    echo "$line" >> "$log"
+    case "$line" in
+      *" seed "*": finished in "* | *" seed "*": FAILED"*)
+        echo >> "$STATE/done"
+        echo "[$(($(wc -l < "$STATE/done") + SKIPPED))/$TOTAL] $line" ;;
+    esac
+  done
+  status=${PIPESTATUS[0]}
+  local seed
+  for seed in ${seeds//,/ }; do  # a run without results.json failed, however it ended
+    [[ -f "$parent/seed_$seed/results.json" ]] ||
+      echo "$parent/seed_$seed (exit $status; see its log.txt and $log)" >> "$STATE/failed"
+  done
 }
-export -f run_one
-export PYTHON SCRIPT EXTRA_FLAGS MODE_FLAG STATE
-export TOTAL="$total" SKIPPED="$skipped"
+export -f run_batch
+export PYTHON SCRIPT EXTRA_FLAGS MODE_FLAG STATE JOBS
+export PYTHONUNBUFFERED=1  # each run's line as it finishes
+export TOTAL="$total" SKIPPED="$skipped" BATCH_LOGS="$RESULTS_DIR/.batches"
+mkdir -p "$BATCH_LOGS"
+
+# Every PROGRESS seconds: runs done / total, runs per hour (this invocation), an ETA.
+progress() {
+  local began=$SECONDS done rate eta
+  while sleep "$PROGRESS"; do
+    done=$(($(wc -l < "$STATE/done" 2> /dev/null || echo 0)))
+    ((done)) || continue
+    rate=$((done * 3600 / (SECONDS - began > 0 ? SECONDS - began : 1)))
+    eta=$(((queued - done) * (SECONDS - began) / done))
+    printf 'progress: %d/%d runs, %d runs/hour, ETA %d:%02d:%02d\n' "$((done + skipped))" \
+      "$total" "$rate" $((eta / 3600)) $((eta / 60 % 60)) $((eta % 60))
+  done
+}
 
 if ((queued)); then
-  # xargs in its own process group (job control), so a stop reaches every run.
+  : > "$STATE/done"
+  progress &
+  monitor=$!
+  # The runner in its own process group (job control), so a stop reaches every run.
   set -m
-  xargs -0 -n 5 -P "$JOBS" bash -c 'run_one "$@"' run_one < "$STATE/queue" &
+  if [[ "$BACKEND" == ray ]]; then
+    PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m pathnet_tf.campaign_ray \
+      --queue="$STATE/queue" --state="$STATE" --total="$total" --skipped="$skipped" \
+      --batch_logs="$BATCH_LOGS" &
+  else
+    xargs -0 -n 5 -P "$JOBS" bash -c 'run_batch "$@"' run_batch < "$STATE/queue" &
+  fi
   runner=$!
   set +m
   stop() {
     kill -TERM -- "-$runner" 2> /dev/null || true
     wait "$runner" 2> /dev/null || true
+    kill "$monitor" 2> /dev/null || true
     echo "stopped: rerun the same command to continue (finished runs are skipped," \
       "unfinished ones resume from their checkpoints)" >&2
     exit 130
@@ -155,6 +211,8 @@ if ((queued)); then
   trap stop INT TERM
   wait "$runner" || true
   trap - INT TERM
+  kill "$monitor" 2> /dev/null || true
+  wait "$monitor" 2> /dev/null || true
 fi
 
 failed=0

@@ -95,14 +95,35 @@ def define_mnist_flags(noise: float, noise_help: str) -> None:
                         "default: the bundled data/mnist.")
     flags.DEFINE_integer("max_train", None, "Use only this many training images per task.")
     flags.DEFINE_boolean("jit_compile", True, "Compile each tournament with XLA.")
+    flags.DEFINE_string("seeds", None,
+                        "Many runs in this process, e.g. 0-99 or 0,5,7-9: seed K writes "
+                        "WORKDIR/seed_K/ (finished seeds skipped, unfinished resumed); "
+                        "instead of --seed.")
 
 
 def run_mnist_experiment(config, module: str) -> None:
     """An MNIST script's run: the data and the workdir are checked before TensorFlow
-    is even imported, then `pathnet_tf.<module>.run(config, workdir, mnist=...)`."""
+    is even imported, then `pathnet_tf.<module>.run(config, workdir, mnist=...)`;
+    with `--seeds`, one such run per seed in this process (`campaign.run_seeds`)."""
     from pathnet_tf.data import load_mnist
     from pathnet_tf.workdir import prepare_workdir
 
+    seeds, label = None, ""
+    if FLAGS.seeds is not None:
+        if FLAGS["seed"].present:
+            raise ValueError(f"seeds ({FLAGS.seeds!r}) and seed ({FLAGS.seed}) are both "
+                             "given: use one")
+        from pathnet_tf.campaign import parse_seeds, seed_workdir
+
+        seeds = parse_seeds(FLAGS.seeds)
+        finished = [seed for seed in seeds
+                    if (seed_workdir(FLAGS.workdir, seed) / "results.json").exists()]
+        if len(finished) == len(seeds):  # nothing to run: no TensorFlow to import
+            print(f"all {len(seeds)} seed(s) finished already in {FLAGS.workdir}")
+            return
+        pairs = [getattr(config, name, None) for name in ("task_a", "task_b")]
+        label = getattr(config, "mode", "") + (
+            " " + "->".join("v".join(map(str, pair)) for pair in pairs) if all(pairs) else "")
     mnist = load_mnist(config.data_dir)
     workdir = prepare_workdir(FLAGS.workdir)
     use_xla_cache()
@@ -110,9 +131,18 @@ def run_mnist_experiment(config, module: str) -> None:
     from pathnet_tf.training import set_threads
 
     set_threads(FLAGS.threads)
-    experiment.run(config, workdir, mnist=mnist, resume=FLAGS.resume,
-                   checkpoint_every=FLAGS.checkpoint_every, figures=FLAGS.figures,
-                   tensorboard=FLAGS.tensorboard)
+    options = dict(mnist=mnist, resume=FLAGS.resume, checkpoint_every=FLAGS.checkpoint_every,
+                   figures=FLAGS.figures, tensorboard=FLAGS.tensorboard)
+    if seeds is None:
+        experiment.run(config, workdir, **options)
+        return
+    from pathnet_tf import campaign
+
+    outcome = campaign.run_seeds(experiment.run, config, seeds, workdir, label=label,
+                                 command=campaign.command_line(), **options)
+    if outcome.failed:
+        sys.exit(f"error: {len(outcome.failed)} of {len(seeds)} run(s) failed (seeds "
+                 f"{', '.join(map(str, outcome.failed))}): see their log.txt")
 
 
 def define_run_flags(workdir: str) -> None:

@@ -87,9 +87,37 @@ def test_runs_skip_finished_runs_and_aggregate(tmp_path):
     ({"RUNS": "many"}, "RUNS (many) must be"),
     ({"JOBS": "0"}, "JOBS (0) must be"),
     ({"MODES": "pathnet sideways"}, "MODES"),
+    ({"BATCH": "0"}, "BATCH (0) must be"),
+    ({"BACKEND": "spark"}, "BACKEND (spark) must be local or ray"),
+    ({"EXTRA_FLAGS": "--seeds=0-3"}, "must not set --seeds=0-3"),
 ])
 def test_bad_settings_stop_before_any_run(tmp_path, settings, message):
     done = run_script(tmp_path / "runs", timeout=60, **settings)
     assert done.returncode == 2
     assert message in done.stderr
     assert not list(tmp_path.rglob("results.json"))
+
+
+def test_ray_backend_writes_what_the_local_backend_writes(tmp_path):
+    pytest.importorskip("ray")  # the optional extra (CI installs it)
+    settings = {"RUNS": "3", "ORDERINGS": "1,3:1,2", "MODES": "pathnet finetune",
+                "BATCH": "2", "EXTRA_FLAGS": TINY, "REPORT_FLAGS": "--resamples=100 --no-figures"}
+    local = run_script(tmp_path / "local", **settings)
+    assert local.returncode == 0, local.stdout + local.stderr
+    ray = run_script(tmp_path / "ray", BACKEND="ray", JOBS="2", **settings)
+    assert ray.returncode == 0, ray.stdout + ray.stderr
+    assert "4 batch(es) of up to 2 seeds, 2 at a time (ray)" in ray.stdout
+    assert "[6/6]" in ray.stdout and "FAILED" not in ray.stdout
+    files = sorted(path.relative_to(tmp_path / "local")
+                   for path in (tmp_path / "local").rglob("results.json"))
+    assert len(files) == 6
+    for name in files:
+        expected = json.loads((tmp_path / "local" / name).read_text())
+        got = json.loads((tmp_path / "ray" / name).read_text())
+        for results in (expected, got):
+            results.pop("wall_seconds")
+            for task in results["tasks"] + [results["task_a"], results["task_b"]]:
+                if task is not None:
+                    task.pop("wall_seconds")
+        assert got == expected, name
+    assert (json.loads((tmp_path / "ray" / "summary.json").read_text())["num_runs"] == 6)
