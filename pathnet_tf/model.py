@@ -40,6 +40,7 @@ from pathnet_tf.layers import (
     PathNetDense,
     active_mask,
     check_positive_int,
+    first_occurrence,
     module_plan,
 )
 from pathnet_tf.module_kinds import (
@@ -220,15 +221,22 @@ class PathNet(keras.Model):
     # `[kh, kw, in_ch, S*filters]`: one convolution per layer), trains the small gathered
     # tensors for T steps and writes them back as rows: cost ∝ N, not M.
 
-    def plan(self, path, frozen=None) -> list:
+    def plan(self, path, frozen=None, frozen_slots: int | None = None) -> list:
         """`path: [L, N] int32` -> per layer `(indices [S] int32, weights [S] float32)`.
 
-        With frozen_path "always_on" every module is planned (S = M), weighted 1 if on
-        the path or frozen (`frozen`: the `[L, M]` mask to use, default the model's);
-        with aggregation "mean" the weights are divided by M."""
+        With frozen_path "always_on" the frozen modules join every pathway, each
+        module weighted 1 if on the path or frozen (`frozen`: the `[L, M]` mask to use,
+        default the model's): with `frozen_slots` K (no layer holds more than K frozen
+        modules) and compute "gather", S = N + K (the path, then the frozen modules,
+        a module counted once), else S = M, every module planned. With aggregation
+        "mean" the weights are divided by M."""
         if self.frozen_path == "always_on":
             frozen = tf.convert_to_tensor(self.frozen if frozen is None else frozen)
-            plan = [(tf.range(self.num_modules, dtype=tf.int32),
+            gathered = (frozen_slots is not None and self.compute == "gather"
+                        and self.num_active + frozen_slots < self.num_modules)
+            plan = [self._always_on_plan(path[index], frozen[index], frozen_slots)
+                    if gathered else
+                    (tf.range(self.num_modules, dtype=tf.int32),
                      tf.maximum(active_mask(path[index], self.num_modules), frozen[index]))
                     for index in range(self.num_layers)]
         else:
@@ -237,6 +245,23 @@ class PathNet(keras.Model):
         if self.aggregation == "mean":
             plan = [(indices, weights / self.num_modules) for indices, weights in plan]
         return plan
+
+    def _always_on_plan(self, active, frozen, slots: int):
+        """One layer's always-on plan with S = N + `slots`: the path's modules, then
+        the layer's frozen ones (lowest index first; padded with modules weighted 0)."""
+        if slots == 0:
+            return active, first_occurrence(active)
+        held = tf.argsort(frozen, direction="DESCENDING", stable=True)[:slots]
+        indices = tf.concat([active, tf.cast(held, tf.int32)], 0)
+        on = tf.maximum(active_mask(active, self.num_modules), frozen)  # [M]
+        return indices, first_occurrence(indices) * tf.gather(on, indices)
+
+    def frozen_slots(self) -> int:
+        """The most frozen modules any layer holds now (read eagerly, also while a
+        function is being traced: they do not change during a task)."""
+        with tf.init_scope():
+            return int(tf.reduce_max(tf.reduce_sum(tf.convert_to_tensor(self.frozen),
+                                                   axis=1)).numpy())
 
     def kind_weights(self, plan) -> list:
         """Per layer, the plan's weights as the layers use them (`module_kinds.py`)."""

@@ -112,11 +112,16 @@ class TaskTrainer:
                    for k in range(len(self.optimizer.slot_names))]
         return [tuple(column[i] for column in by_name) for i in range(len(slots))]
 
+    def _frozen_slots(self) -> int:
+        """K of `model.plan` (always-on frozen modules planned per layer), read when the
+        tournament is traced: frozen modules do not change during a task."""
+        return self.model.frozen_slots()
+
     def _prepare(self, path, params, slots, frozen):
         """A candidate's plan, update masks, and its planned modules (slot layout) of
         the snapshot `params` and optimizer `slots`; `frozen`: the model's mask."""
         model, task = self.model, self.task
-        plan = model.plan(path, frozen)
+        plan = model.plan(path, frozen, self._frozen_slots())
         return (plan, model.slot_masks(plan, task, frozen),
                 model.gather_slots(params, plan, task), self._gather_slots(slots, plan))
 
@@ -219,7 +224,7 @@ class TaskTrainer:
             return [tf.gather(tf.stack(candidates), winner) for candidates in zip(*tensors)]
 
         def write_back():
-            plan = self.model.plan(tf.gather(paths, winner))
+            plan = self.model.plan(tf.gather(paths, winner), frozen_slots=self._frozen_slots())
             self._write_rows(self.params, pick([r[0] for r in results]), plan)
             for k in range(len(self.optimizer.slot_names)):
                 self._write_rows([slot[k] for slot in self.slots],

@@ -61,8 +61,8 @@ def numpy_logits(model, x, on, task=0):
     return hidden @ head.kernel.numpy() + head.bias.numpy()
 
 
-def mask_of(path):
-    on = np.zeros((L, M), bool)
+def mask_of(path, modules=M):
+    on = np.zeros((L, modules), bool)
     for layer, row in enumerate(path):
         on[layer, row] = True
     return on
@@ -210,6 +210,48 @@ def test_shared_tournament_keeps_frozen_modules_bit_identical_under_adam():
                                indices(int(rng.integers(100)), steps=2 * T))
     for i, layer in enumerate(model.module_layers):
         np.testing.assert_array_equal(layer.kernel.numpy()[frozen[i]], snapshot[i])
+
+
+def test_always_on_gathers_path_and_frozen_modules_as_all_m_would():
+    """With compute "gather", always-on plans S = N + K rows (K: the most frozen
+    modules of a layer) instead of all M: the same outputs, the same trainable
+    modules, the same tournament (up to float rounding), frozen rows bit-identical."""
+    wide = 8
+    trained = {}
+    for compute in ("gather", "mask"):
+        tf.keras.utils.set_random_seed(3)
+        model = PathNet(IN, L, wide, N, UNITS, compute=compute, frozen_path="always_on",
+                        module_types="tf1", aggregation="mean")
+        model.add_task(CLASSES)
+        model.add_task(CLASSES)
+        model.freeze(np.array([[0, 5], [2, 2], [7, 0]], np.int32))
+        model.reinitialize_unfrozen()
+        assert model.frozen_slots() == 2
+        x, y = make_data(4)
+        paths = np.array([[[5, 1], [2, 3], [6, 6]], [[3, 4], [1, 2], [0, 7]]], np.int32)
+        for path in paths:
+            plan = model.plan(tf.constant(path), frozen_slots=model.frozen_slots())
+            assert [int(i.shape[0]) for i, _ in plan] == ([N + 2] * L if compute == "gather"
+                                                          else [wide] * L)
+            on = np.zeros((L, wide))
+            for layer, (rows, plan_weights) in enumerate(plan):
+                np.add.at(on[layer], rows.numpy(), plan_weights.numpy() * wide)
+            expected = np.maximum(mask_of(path, wide), model.frozen.numpy() > 0.5)
+            np.testing.assert_array_equal(on, expected)  # each module once, if on or frozen
+        before = [layer.kernel.numpy().copy() for layer in model.module_layers]
+        trainer = TaskTrainer(model, 1, x, y, make_optimizer("adam", 0.05), jit_compile=False)
+        fitness, loss, winner = trainer.run_tournament(paths, indices(9))
+        frozen = model.frozen.numpy() > 0.5
+        for index, (layer, kernel) in enumerate(zip(model.module_layers, before)):
+            np.testing.assert_array_equal(layer.kernel.numpy()[frozen[index]],
+                                          kernel[frozen[index]])
+        trained[compute] = (fitness, loss, winner, weights(model, 1))
+    gather, mask = trained["gather"], trained["mask"]
+    assert gather[2] == mask[2]
+    np.testing.assert_allclose(gather[0], mask[0])
+    np.testing.assert_allclose(gather[1], mask[1], rtol=1e-5)
+    for a, b in zip(gather[3], mask[3]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 # -- one trace with every switch on --------------------------------------------------------
