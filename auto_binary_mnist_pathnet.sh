@@ -174,8 +174,13 @@ mkdir -p "$BATCH_LOGS"
 
 # Every PROGRESS seconds: runs done / total, runs per hour (this invocation), an ETA.
 progress() {
-  local began=$SECONDS done rate eta
-  while sleep "$PROGRESS"; do
+  local began=$SECONDS done rate eta sleeper=""
+  # Stopped with TERM: end the sleep too (bash runs a trap only once its child is done).
+  trap 'kill "$sleeper" 2> /dev/null; exit 0' TERM
+  while true; do
+    sleep "$PROGRESS" > /dev/null 2>&1 &
+    sleeper=$!
+    wait "$sleeper"
     done=$(($(wc -l < "$STATE/done" 2> /dev/null || echo 0)))
     ((done)) || continue
     rate=$((done * 3600 / (SECONDS - began > 0 ? SECONDS - began : 1)))

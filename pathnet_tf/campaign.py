@@ -72,6 +72,18 @@ class BatchOutcome:
     wall_seconds: float = 0.0
 
 
+def rss_mb() -> float | None:
+    """This process's resident memory in MB (Linux), or None where /proc is not."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def _duration(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
@@ -104,7 +116,8 @@ def run_seeds(experiment: Callable, config, seeds, parent, *, label: str = "",
     checkpoint if `options` say so (`resume`, the experiment's default). A run that
     raises is recorded in `failed` (its traceback in its log.txt) and the next seed
     goes on; `RunTerminated` (SIGTERM) stops the batch and propagates. `out` gets one
-    line per run: `label seed k: finished in S s (i/n, runs/hour, ETA)`.
+    line per run: `label seed k: finished in S s [i/n of this batch, runs/hour, ETA,
+    the process's RSS]`.
     """
     seeds = list(seeds)
     outcome = BatchOutcome()
@@ -142,9 +155,11 @@ def run_seeds(experiment: Callable, config, seeds, parent, *, label: str = "",
         elapsed = time.perf_counter() - start
         rate = done / elapsed * 3600
         left = (len(todo) - done) * elapsed / done
+        memory = rss_mb()
         out(f"{prefix}seed {seed}: finished in {time.perf_counter() - begun:.1f} s"
             f"{' (resumed)' if resumed else ''} [{done}/{len(todo)} of this batch, "
-            f"{rate:.0f} runs/hour, ETA {_duration(left)}]")
+            f"{rate:.0f} runs/hour, ETA {_duration(left)}"
+            f"{'' if memory is None else f', RSS {memory:.0f} MB'}]")
     outcome.wall_seconds = time.perf_counter() - start
     return outcome
 

@@ -1,0 +1,332 @@
+"""The TF1 gap taken apart: campaigns under protocol conditions, and their report.
+
+    python -m pathnet_tf.ablation list                     # the conditions and their flags
+    python -m pathnet_tf.ablation run tf1 paper+tournament --runs=50 --jobs=2
+    python -m pathnet_tf.ablation report                   # results/ablation/summary.*
+
+A **condition** is a set of values of the protocol switches (`protocol.SWITCHES`):
+`paper` (the defaults), `tf1` (the TF1 code's protocol, `--protocol=tf1`), one TF1
+deviation switched on from the paper protocol (`paper+<switch>`), or one switched off
+from the TF1 protocol (`tf1-<switch>`, leave-one-out). `run` runs each condition's
+campaign with `auto_binary_mnist_pathnet.sh` (the four orderings, PathNet unless
+`--modes` says more) into `ROOT/<condition>/`; it is resumable like the script.
+
+`report` reads every condition folder below ROOT with `pathnet_tf.report` and writes
+into OUT: `summary.json` and `summary.md` (per condition: the first / second ratio
+per digit pair and pooled with bootstrap CIs, mean task-B generations, solved
+fraction, test accuracy, and the controls' task-B generations where they ran), the
+reproduction table (the `tf1` condition against the TF1 code's logs,
+`results/tf1_logs`, both counted from 1: each mean within ±15 %? each ratio's CI
+holding the logs' ratio?), `forest.png` (each condition's pooled ratio with its CI,
+1 and the logs' ratio marked) and `tf1_histograms.png` (generations of each pair
+learned first and second, ours under `tf1` beside the logs'). NumPy and matplotlib
+only: no TensorFlow, so it runs while campaigns run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from pathnet_tf import atomic_io, protocol, report, tf1_logs
+from pathnet_tf.stats import RESAMPLES
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ORDERINGS = "1,3:1,2 1,2:1,3 4,5:6,7 6,7:4,5"
+TOLERANCE = 0.15  # the reproduction target: each mean within ±15 % of the logs'
+
+
+def _conditions() -> dict[str, dict]:
+    """name -> the switches' values (every switch, so a run's flags say all of them)."""
+    paper, tf1 = protocol.preset("paper"), protocol.preset("tf1")
+    out = {"paper": paper, "tf1": tf1}
+    for name in protocol.SWITCHES:
+        out[f"paper+{name}"] = {**paper, name: tf1[name]}
+    for name in protocol.SWITCHES:
+        out[f"tf1-{name}"] = {**tf1, name: paper[name]}
+    return out
+
+
+CONDITIONS = _conditions()
+
+
+def condition_flags(name: str) -> list[str]:
+    """The flags of condition `name` (every switch given explicitly)."""
+    if name not in CONDITIONS:
+        raise ValueError(f"condition ({name!r}) must be one of {', '.join(CONDITIONS)}")
+    return [f"--{key}={value}" for key, value in CONDITIONS[name].items()]
+
+
+# ------------------------------------------------------------------------------ running
+
+
+def run(names: Sequence[str], root, runs: int, jobs: int, batch: int, modes: str,
+        extra: str = "") -> int:
+    """Runs each condition's campaign in turn; returns the first non-zero exit status."""
+    for name in names:
+        condition_flags(name)  # every name checked before anything runs
+    status = 0
+    for name in names:
+        env = dict(os.environ, RESULTS_DIR=str(pathlib.Path(root) / name), RUNS=str(runs),
+                   JOBS=str(jobs), BATCH=str(batch), MODES=modes, ORDERINGS=ORDERINGS,
+                   EXTRA_FLAGS=" ".join([*condition_flags(name), *extra.split()]),
+                   REPORT_FLAGS="--no-figures")
+        print(f"=== condition {name}: {env['EXTRA_FLAGS']}", flush=True)
+        done = subprocess.run(["bash", str(ROOT / "auto_binary_mnist_pathnet.sh")], env=env)
+        status = status or done.returncode
+    return status
+
+
+# ------------------------------------------------------------------------------ summary
+
+
+def summarize_condition(folder, seed: int = 0, resamples: int = RESAMPLES) -> dict | None:
+    """One condition's numbers from its runs (None if it has no runs yet)."""
+    runs, skipped = report.load_runs(folder)
+    pathnet = [r for r in runs if r["mode"] == "pathnet"]
+    if not pathnet:
+        return None
+    summary = report.summarize(runs, skipped, seed=seed, resamples=resamples,
+                               root=str(folder))
+    ratios = {entry["task"]: {key: entry[key] for key in (
+        "ratio", "ci95", "numerator_mean", "denominator_mean", "numerator_runs",
+        "denominator_runs")} for entry in summary["first_vs_second"]}
+    tasks = [r[role] for r in pathnet for role in ("task_a", "task_b")]
+    accuracy = [t["test_accuracy"] for t in tasks if t.get("test_accuracy") is not None]
+    task_b = {mode: {key: entry["all"][key] for key in (
+        "runs", "generations_mean", "generations_mean_ci95", "solved_fraction")}
+        for mode, entry in summary["task_b_by_mode"].items()}
+    return {"runs": len(runs), "runs_per_mode": summary["runs_per_mode"],
+            "seeds_per_ordering": {o: sum(r["ordering"] == o for r in pathnet)
+                                   for o in sorted({r["ordering"] for r in pathnet})},
+            "first_over_second": ratios, "task_b": task_b,
+            "solved_fraction": float(np.mean([t["solved"] for t in tasks])),
+            "test_accuracy_mean": float(np.mean(accuracy)) if accuracy else None,
+            "speedups": summary["speedups"], "settings": summary["settings"],
+            "mixed_settings": summary["mixed_settings"]}
+
+
+def logs_summary(folder, seed: int = 0, resamples: int = RESAMPLES) -> dict:
+    """The TF1 logs summarised like a condition, counted from 1 (as our runs are)."""
+    runs = tf1_logs.to_runs(tf1_logs.load_logs(folder))
+    summary = report.summarize(runs, seed=seed, resamples=resamples, root=str(folder))
+    return {entry["task"]: {key: entry[key] for key in ("ratio", "ci95", "numerator_mean",
+                                                         "denominator_mean")}
+            for entry in summary["first_vs_second"]}
+
+
+def reproduction(ours: dict, logs: dict) -> list[dict]:
+    """Per digit pair (and pooled): our `tf1` condition's means and ratio against the
+    logs', with the target checks (means within ±15 %, ratio CI holding the logs')."""
+    rows = []
+    for pair, theirs in logs.items():
+        mine = ours.get(pair)
+        if mine is None:
+            continue
+        first = mine["numerator_mean"] / theirs["numerator_mean"] - 1
+        second = mine["denominator_mean"] / theirs["denominator_mean"] - 1
+        low, high = mine["ci95"]
+        rows.append({"pair": pair, "ours_first": mine["numerator_mean"],
+                     "ours_second": mine["denominator_mean"],
+                     "logs_first": theirs["numerator_mean"],
+                     "logs_second": theirs["denominator_mean"],
+                     "first_difference": first, "second_difference": second,
+                     "means_within_tolerance": abs(first) <= TOLERANCE
+                     and abs(second) <= TOLERANCE,
+                     "ours_ratio": mine["ratio"], "ours_ratio_ci95": mine["ci95"],
+                     "logs_ratio": theirs["ratio"], "logs_ratio_ci95": theirs["ci95"],
+                     "ratio_ci_holds_logs_ratio": low <= theirs["ratio"] <= high})
+    return rows
+
+
+def summarize(root, logs_folder, seed: int = 0, resamples: int = RESAMPLES) -> dict:
+    root = pathlib.Path(root)
+    conditions = {}
+    for name in CONDITIONS:
+        if (root / name).is_dir():
+            summary = summarize_condition(root / name, seed, resamples)
+            if summary is not None:
+                conditions[name] = {"flags": condition_flags(name), **summary}
+    logs = logs_summary(logs_folder, seed, resamples)
+    tf1 = conditions.get("tf1")
+    return {"root": str(root), "conditions": conditions, "tf1_logs": logs,
+            "tolerance": TOLERANCE, "counting": "generations counted from 1 (the TF1 "
+            "logs count from 0: one is added to each of their runs)",
+            "reproduction": reproduction(tf1["first_over_second"], logs) if tf1 else []}
+
+
+# ------------------------------------------------------------------------------ outputs
+
+
+def _interval(value: dict) -> str:
+    low, high = value["ci95"]
+    return f"{value['ratio']:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def to_markdown(summary: dict) -> str:
+    lines = ["# The TF1 gap, condition by condition", "",
+             "First / second: mean generations of a digit pair learned first (PathNet "
+             "task A) over the same pair learned second (task B of the opposite "
+             "ordering); > 1 is transfer. 95 % bootstrap CIs. " + summary["counting"] + ".",
+             "", "| condition | runs | first / second, all pairs | 1v3 | 1v2 | 4v5 | 6v7 | "
+             "task-B generations | solved | test accuracy |", "|---" * 10 + "|"]
+    for name, entry in summary["conditions"].items():
+        ratios = entry["first_over_second"]
+        cells = [_interval(ratios[p]) if p in ratios else "" for p in
+                 ("all", "1v3", "1v2", "4v5", "6v7")]
+        task_b = entry["task_b"].get("pathnet", {})
+        accuracy = entry["test_accuracy_mean"]
+        lines.append(f"| {name} | {entry['runs']} | " + " | ".join(cells)
+                     + f" | {task_b.get('generations_mean', float('nan')):.1f} | "
+                     f"{entry['solved_fraction']:.3f} | "
+                     + ("" if accuracy is None else f"{accuracy:.4f}") + " |")
+    logs = summary["tf1_logs"]
+    lines += ["", "TF1 logs (4 × 1000 runs): " + ", ".join(
+        f"{pair} {_interval(value)}" for pair, value in logs.items()), ""]
+    if summary["reproduction"]:
+        lines += ["## The tf1 condition against the TF1 logs", "",
+                  "| pair | ours first → second | logs first → second | difference | "
+                  f"within ±{TOLERANCE:.0%} | ours ratio | logs ratio | CI holds logs' |",
+                  "|---" * 8 + "|"]
+        for row in summary["reproduction"]:
+            low, high = row["ours_ratio_ci95"]
+            lines.append(
+                f"| {row['pair']} | {row['ours_first']:.1f} → {row['ours_second']:.1f} | "
+                f"{row['logs_first']:.1f} → {row['logs_second']:.1f} | "
+                f"{row['first_difference']:+.0%} / {row['second_difference']:+.0%} | "
+                f"{'yes' if row['means_within_tolerance'] else 'no'} | "
+                f"{row['ours_ratio']:.2f} [{low:.2f}, {high:.2f}] | {row['logs_ratio']:.2f} | "
+                f"{'yes' if row['ratio_ci_holds_logs_ratio'] else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_forest(summary: dict, path) -> pathlib.Path:
+    """Each condition's pooled first / second ratio with its CI; 1 and the logs' marked."""
+    from pathnet_tf.plotting import new_figure, save_figure
+
+    names = [n for n, e in summary["conditions"].items() if "all" in e["first_over_second"]]
+    figure, (axes,) = new_figure(6, 0.35 * max(len(names), 2) + 1)
+    for row, name in enumerate(names):
+        value = summary["conditions"][name]["first_over_second"]["all"]
+        low, high = value["ci95"]
+        color = "tab:red" if name.startswith("tf1") else "tab:blue"
+        axes.plot([low, high], [row, row], color=color)
+        axes.plot([value["ratio"]], [row], "o", color=color)
+    axes.axvline(1.0, color="black", linewidth=0.8)
+    logs = summary["tf1_logs"].get("all")
+    if logs:
+        axes.axvspan(*logs["ci95"], color="tab:red", alpha=0.15)
+        axes.axvline(logs["ratio"], color="tab:red", linestyle="--", linewidth=0.8,
+                     label=f"TF1 logs {logs['ratio']:.2f}")
+        axes.legend(loc="lower right")
+    axes.set_yticks(range(len(names)), names)
+    axes.invert_yaxis()
+    axes.set_xlabel("first / second (mean generations; > 1: transfer)")
+    return save_figure(figure, path)
+
+
+def plot_tf1_histograms(runs: Sequence[dict], logs_runs: Sequence[dict], path) -> pathlib.Path:
+    """Per digit pair: generations learned first and learned second, ours (bars) and
+    the TF1 logs' (lines), as fractions of runs."""
+    from pathnet_tf.plotting import FIRST, SECOND, new_figure, save_figure
+
+    pairs = ["1v3", "1v2", "4v5", "6v7"]
+    figure, axes = new_figure(4, 2.6, panels=len(pairs), columns=2)
+    for ax, pair in zip(axes, pairs):
+        series = []
+        for source in (runs, logs_runs):
+            first = [r["task_a"]["generations"] for r in source
+                     if r["mode"] == "pathnet" and r["task_a"]["name"] == pair]
+            second = [r["task_b"]["generations"] for r in source
+                      if r["mode"] == "pathnet" and r["task_b"]["name"] == pair]
+            series.append((first, second))
+        values = [v for pair_series in series for side in pair_series for v in side]
+        top = float(np.percentile(values, 99)) if values else 1.0
+        bins = np.linspace(0, max(top, 1.0), 30)
+        for (first, second), ours in zip(series, (True, False)):
+            for data, color, label in ((first, FIRST, "first"), (second, SECOND, "second")):
+                if not data:
+                    continue
+                weights = np.full(len(data), 1.0 / len(data))
+                if ours:
+                    ax.hist(np.minimum(data, bins[-1]), bins, weights=weights, color=color,
+                            alpha=0.45, label=f"ours, {label} (n={len(data)})")
+                else:
+                    ax.hist(np.minimum(data, bins[-1]), bins, weights=weights, color=color,
+                            histtype="step", linestyle="--",
+                            label=f"TF1 logs, {label} (n={len(data)})")
+        ax.set_title(pair)
+        ax.set_xlabel("generations to 0.99")
+        ax.legend(fontsize=7)
+    return save_figure(figure, path)
+
+
+def write_report(root, out, logs_folder, seed: int = 0,
+                 resamples: int = RESAMPLES, figures: bool = True) -> dict:
+    summary = summarize(root, logs_folder, seed, resamples)
+    if not summary["conditions"]:
+        raise ValueError(f"no condition below {str(root)!r} has runs yet")
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if figures:
+        summary["figures"] = [plot_forest(summary, out / "forest.png").name]
+        if "tf1" in summary["conditions"]:
+            runs, _ = report.load_runs(pathlib.Path(root) / "tf1")
+            logs_runs = tf1_logs.to_runs(tf1_logs.load_logs(logs_folder))
+            summary["figures"].append(
+                plot_tf1_histograms(runs, logs_runs, out / "tf1_histograms.png").name)
+    atomic_io.write_json(out / "summary.json", summary)
+    atomic_io.write_text(out / "summary.md", to_markdown(summary))
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the conditions and their flags")
+    running = commands.add_parser("run", help="run conditions' campaigns")
+    running.add_argument("conditions", nargs="+")
+    running.add_argument("--root", default="results/ablation/runs")
+    running.add_argument("--runs", type=int, default=50, help="seeds per ordering")
+    running.add_argument("--jobs", type=int, default=2)
+    running.add_argument("--batch", type=int, default=25)
+    running.add_argument("--modes", default="pathnet")
+    running.add_argument("--extra", default="", help="more flags for every run")
+    reporting = commands.add_parser("report", help="summary.json, summary.md, figures")
+    reporting.add_argument("--root", default="results/ablation/runs")
+    reporting.add_argument("--out", default="results/ablation")
+    reporting.add_argument("--logs", default=str(ROOT / "results" / "tf1_logs"))
+    reporting.add_argument("--seed", type=int, default=0)
+    reporting.add_argument("--resamples", type=int, default=RESAMPLES)
+    reporting.add_argument("--no-figures", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            for name in CONDITIONS:
+                print(f"{name}: {' '.join(condition_flags(name))}")
+            return 0
+        if args.command == "run":
+            return run(args.conditions, args.root, args.runs, args.jobs, args.batch,
+                       args.modes, args.extra)
+        summary = write_report(args.root, args.out, args.logs, args.seed, args.resamples,
+                               figures=not args.no_figures)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(summary['conditions'])} condition(s); wrote {args.out}/summary.json, "
+          f"summary.md" + (", " + ", ".join(summary.get("figures", [])) if
+                           summary.get("figures") else ""))
+    print(json.dumps({name: entry["first_over_second"].get("all", {}).get("ratio")
+                      for name, entry in summary["conditions"].items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""pathnet_tf.ablation: the conditions, and the report on synthetic campaigns and logs."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pathnet_tf import ablation, protocol
+from tests.test_report import png_written, write_run
+from tests.test_script import ROOT
+from tests.test_tf1_logs import write_log
+
+
+def test_each_condition_differs_from_its_base_in_its_one_switch():
+    paper, tf1 = protocol.preset("paper"), protocol.preset("tf1")
+    assert ablation.CONDITIONS["paper"] == paper and ablation.CONDITIONS["tf1"] == tf1
+    assert len(ablation.CONDITIONS) == 2 + 2 * len(protocol.SWITCHES)
+    for name in protocol.SWITCHES:
+        on = ablation.CONDITIONS[f"paper+{name}"]
+        off = ablation.CONDITIONS[f"tf1-{name}"]
+        assert {k for k in paper if on[k] != paper[k]} == {name} and on[name] == tf1[name]
+        assert {k for k in tf1 if off[k] != tf1[k]} == {name} and off[name] == paper[name]
+
+
+def test_condition_flags_are_the_scripts_flags():
+    flags = ablation.condition_flags("tf1-tournament")
+    assert "--tournament=fair" in flags and "--frozen_path=always_on" in flags
+    assert len(flags) == len(protocol.SWITCHES)
+    with pytest.raises(ValueError, match="condition .'sideways'. must be one of paper, tf1"):
+        ablation.condition_flags("sideways")
+    # binary_mnist_pathnet.py knows every one of them (its help lists the flag).
+    done = subprocess.run([sys.executable, str(ROOT / "binary_mnist_pathnet.py"), "--helpfull"],
+                          capture_output=True, text=True, cwd=ROOT)
+    for flag in flags:
+        assert f"--{flag[2:].split('=')[0]}:" in done.stdout
+
+
+def campaign(folder, first_second):
+    """PathNet runs of the four orderings: `first_second[pair] = (first, second)`
+    generations, the pair learned first (task A) and, in the opposite ordering, second."""
+    orderings = [((1, 3), (1, 2)), ((1, 2), (1, 3)), ((4, 5), (6, 7)), ((6, 7), (4, 5))]
+    for index, (a, b) in enumerate(orderings):
+        name_a, name_b = f"{a[0]}v{a[1]}", f"{b[0]}v{b[1]}"
+        for seed in range(3):
+            write_run(folder / f"o{index}" / f"s{seed}", "pathnet", seed, a, b,
+                      first_second[name_a][0] + seed, first_second[name_b][1] + seed)
+
+
+@pytest.fixture
+def root(tmp_path):
+    # tf1: every pair learned twice as fast second; paper: no transfer.
+    campaign(tmp_path / "runs" / "tf1", {"1v3": (200, 99), "1v2": (200, 99),
+                                         "4v5": (300, 149), "6v7": (100, 49)})
+    campaign(tmp_path / "runs" / "paper", {p: (150, 150) for p in ("1v3", "1v2", "4v5", "6v7")})
+    (tmp_path / "runs" / "not_a_condition").mkdir()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    # The logs count from 0: 199 logged = 200 counted from 1.
+    write_log(logs / "1vs3_1vs2.log", [(199, 109, 1)] * 2 + [(201, 111, 1)] * 2)
+    write_log(logs / "1vs2_1vs3.log", [(199, 99, 1)] * 4)
+    return tmp_path
+
+
+def test_report_ratios_reproduction_and_figures(root):
+    out = root / "out"
+    summary = ablation.write_report(root / "runs", out, root / "logs", resamples=200)
+    assert list(summary["conditions"]) == ["paper", "tf1"]
+    tf1 = summary["conditions"]["tf1"]
+    assert tf1["runs"] == 12 and tf1["seeds_per_ordering"]["1v3->1v2"] == 3
+    assert tf1["first_over_second"]["1v3"]["ratio"] == pytest.approx(201 / 100)
+    assert tf1["first_over_second"]["4v5"]["ratio"] == pytest.approx(301 / 150)
+    assert summary["conditions"]["paper"]["first_over_second"]["all"]["ratio"] == 1.0
+    assert tf1["solved_fraction"] == 1.0 and tf1["test_accuracy_mean"] == pytest.approx(0.95)
+    assert tf1["task_b"]["pathnet"]["runs"] == 12
+    # The logs, counted from 1: 1v3 first 201 (200, 202), second 100; 1v2 first 200, second 111.
+    logs = summary["tf1_logs"]
+    assert logs["1v3"]["numerator_mean"] == pytest.approx(201)
+    assert logs["1v3"]["denominator_mean"] == pytest.approx(100)
+    rows = {row["pair"]: row for row in summary["reproduction"]}
+    assert set(rows) == {"1v3", "1v2", "all"}
+    assert rows["1v3"]["means_within_tolerance"] and rows["1v3"]["first_difference"] == 0
+    assert rows["1v2"]["second_difference"] == pytest.approx(100 / 111 - 1)
+    assert rows["1v2"]["means_within_tolerance"]  # -10 %: inside ±15 %
+    assert rows["1v3"]["ratio_ci_holds_logs_ratio"]
+    written = json.loads((out / "summary.json").read_text())
+    assert written["conditions"]["tf1"]["flags"] == ablation.condition_flags("tf1")
+    markdown = (out / "summary.md").read_text()
+    assert "| tf1 | 12 |" in markdown and "| paper | 12 |" in markdown
+    assert "## The tf1 condition against the TF1 logs" in markdown
+    for name in ("forest.png", "tf1_histograms.png"):
+        assert name in summary["figures"] and png_written(out / name)
+
+
+def test_report_of_a_root_without_runs_is_one_error_line(tmp_path, capsys):
+    (tmp_path / "runs" / "tf1").mkdir(parents=True)
+    status = ablation.main(["report", f"--root={tmp_path / 'runs'}", f"--out={tmp_path}"])
+    assert status == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: no condition below {str(tmp_path / 'runs')!r} has runs yet")
+
+
+def test_run_checks_every_condition_before_running_any(tmp_path):
+    with pytest.raises(ValueError, match="condition .'tf2'."):
+        ablation.run(["paper", "tf2"], tmp_path, runs=1, jobs=1, batch=1, modes="pathnet")
+    assert not list(tmp_path.iterdir())
