@@ -109,3 +109,17 @@ def test_a_batch_killed_mid_run_resumes_to_the_same_results(tmp_path):
     for seed in (0, 1):
         assert (results_without_timings(seed_workdir(tmp_path / "killed", seed))
                 == results_without_timings(seed_workdir(tmp_path / "whole", seed)))
+
+
+def test_a_batch_leaves_the_xla_cache_alone(tmp_path):
+    """A batch's runs each compile programs of their own (unique function names), which
+    would pile up in XLA's persistent cache unused: a batch does not use it."""
+    cache = tmp_path / "xla"
+    batch = run_script(*FLAGS, "--seeds=0-1", f"--workdir={tmp_path / 'b'}",
+                       f"--xla_cache_dir={cache}")
+    assert batch.returncode == 0, batch.stderr
+    assert not cache.exists() or not any(cache.iterdir())
+    single = run_script(*FLAGS, "--seed=0", f"--workdir={tmp_path / 's'}",
+                        f"--xla_cache_dir={cache}")
+    assert single.returncode == 0, single.stderr
+    assert any(cache.glob("*XLA*"))  # the single run does use it
