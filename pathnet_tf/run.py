@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import pathlib
+import re
 import shutil
 import signal
 import threading
@@ -29,6 +30,28 @@ from pathnet_tf.results_schema import SCHEMA_VERSION
 from pathnet_tf.summaries import TENSORBOARD_LEVELS, Summaries
 from pathnet_tf.task_run import TaskRun, num_classes, task_label
 from pathnet_tf.workdir import RunTerminated, lock_workdir
+
+
+def structure(names) -> list[str]:
+    """Variable paths without Keras's numbering of layers and seed generators
+    ("path_net_16/frozen" -> "path_net/frozen"): the numbers count the models a process
+    made before, so the second run of a batch names its variables unlike a fresh one."""
+    return [re.sub(r"_\d+(?=/|$)", "", name) for name in names]
+
+
+def load_variables(variables, arrays: dict, header: dict, path) -> None:
+    """Assigns a checkpoint's `model/<i>` arrays to `variables` if they are the ones it
+    saved (the same `structure` of names, the same shapes), else CheckpointError."""
+    names = [v.path for v in variables]
+    shapes = [tuple(v.shape) for v in variables]
+    saved = [tuple(np.shape(arrays.get(f"model/{i}")))
+             for i in range(len(header["variables"]))]
+    if structure(names) != structure(header["variables"]) or shapes != saved:
+        raise checkpoint.CheckpointError(
+            f"checkpoint {str(path)!r} holds variables {header['variables']} of shapes "
+            f"{saved}, this model has {names} of shapes {shapes}")
+    for i, variable in enumerate(variables):
+        variable.assign(arrays[f"model/{i}"])
 
 
 class Sequence:
@@ -114,13 +137,7 @@ class Sequence:
                 self.model.add_task(num_classes(self.tasks[index]))  # weights below
         if self.index < len(self.tasks):
             self.start_task()
-        names = [v.path for v in self.model.variables]
-        if names != header["variables"]:
-            raise checkpoint.CheckpointError(
-                f"checkpoint {str(path)!r} holds variables {header['variables']}, "
-                f"this model has {names}")
-        for i, variable in enumerate(self.model.variables):
-            variable.assign(arrays[f"model/{i}"])
+        load_variables(self.model.variables, arrays, header, path)
         if self.current is not None:
             self.current.trainer.evaluator.set_always_on(self.frozen_before(self.index))
             prefix = "task/"

@@ -88,25 +88,30 @@ def test_seeds_and_seed_together_is_an_error(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_a_batch_killed_mid_run_resumes_to_the_same_results(tmp_path):
+@pytest.mark.parametrize("victim", [0, 1])
+def test_a_batch_killed_mid_run_resumes_to_the_same_results(tmp_path, victim):
+    """Seed `victim` of a batch of 0-2 dies in task B; the rerun resumes it, whatever
+    its place in either process (Keras numbers the second run's variables otherwise)."""
     flags = [*TINY, "--max_generations=12", "--threshold=1.0", "--noise=1.0",
              "--checkpoint_every=4", "--nofigures", "--tensorboard=scalars"]
-    whole = run_script(*flags, "--seeds=0-1", f"--workdir={tmp_path / 'whole'}")
+    whole = run_script(*flags, "--seeds=0-2", f"--workdir={tmp_path / 'whole'}")
     assert whole.returncode == 0, whole.stderr
     log = tmp_path / "saves.jsonl"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
+               KILL_ONLY_IN=f"seed_{victim}")
     killed = subprocess.run([sys.executable, str(KILLER), str(SCRIPT), "B", "4", str(log),
-                             *flags, "--seeds=0-1", f"--workdir={tmp_path / 'killed'}"],
+                             *flags, "--seeds=0-2", f"--workdir={tmp_path / 'killed'}"],
                             capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    # Seed 0 died in task B after its B@4 checkpoint; seed 1 never started.
-    assert not (seed_workdir(tmp_path / "killed", 0) / "results.json").exists()
-    assert not seed_workdir(tmp_path / "killed", 1).exists()
-    resumed = run_script(*flags, "--seeds=0-1", f"--workdir={tmp_path / 'killed'}")
+    # The victim died in task B after its B@4 checkpoint; the seeds after it never started.
+    assert not (seed_workdir(tmp_path / "killed", victim) / "results.json").exists()
+    assert (seed_workdir(tmp_path / "killed", victim) / "ckpt" / "checkpoint.npz").exists()
+    assert not seed_workdir(tmp_path / "killed", 2).exists()
+    resumed = run_script(*flags, "--seeds=0-2", f"--workdir={tmp_path / 'killed'}")
     assert resumed.returncode == 0, resumed.stderr
-    assert "seed 0: finished in" in resumed.stdout and "(resumed)" in resumed.stdout
-    assert "resuming from" in (seed_workdir(tmp_path / "killed", 0) / "log.txt").read_text()
-    for seed in (0, 1):
+    assert f"seed {victim}: finished in" in resumed.stdout and "(resumed)" in resumed.stdout
+    assert "resuming from" in (seed_workdir(tmp_path / "killed", victim) / "log.txt").read_text()
+    for seed in range(3):
         assert (results_without_timings(seed_workdir(tmp_path / "killed", seed))
                 == results_without_timings(seed_workdir(tmp_path / "whole", seed)))
 

@@ -38,7 +38,7 @@ from pathnet_tf.genetic import overlap, random_genotype
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
 from pathnet_tf.rl.envs import CHANNELS, VectorEnv
 from pathnet_tf.rl.evolution import WorkerPaths
-from pathnet_tf.run import load_checkpoint  # the core's: same file, same config check
+from pathnet_tf.run import load_checkpoint, load_variables  # the core's checks
 from pathnet_tf.summaries import TENSORBOARD_LEVELS, grid_image
 from pathnet_tf.workdir import RunTerminated, lock_workdir, prepare_workdir
 
@@ -264,13 +264,7 @@ class Transfer:
                 self.model.add_task(1)
         if self.phase < 2 and "game" in header:
             self.start_game()
-        shapes = [list(v.shape) for v in self.model.variables]
-        if shapes != [list(arrays[f"model/{i}"].shape) for i in range(len(header["variables"]))]:
-            raise checkpoint.CheckpointError(  # names differ by Keras's unique suffixes
-                f"checkpoint {str(path)!r} holds variables {header['variables']}, "
-                f"this model has {[v.path for v in self.model.variables]}")
-        for i, variable in enumerate(self.model.variables):
-            variable.assign(arrays[f"model/{i}"])
+        load_variables(self.model.variables, arrays, header, path)
         if self.current is not None:
             self.current.load_state({name[len("game/"):]: value for name, value in
                                      arrays.items() if name.startswith("game/")},

@@ -7,7 +7,9 @@ Every call of `pathnet_tf.checkpoint.save` is appended to LOG as a JSON line
 PHASE at GENERATION or later is on disk,
 the next call of `checkpoint.save` kills the process (SIGKILL, as the kernel's OOM
 killer or a cluster would) *before* it writes: the generations run since the last
-checkpoint are lost and the checkpoint on disk is the one a resume starts from.
+checkpoint are lost and the checkpoint on disk is the one a resume starts from. With
+KILL_ONLY_IN set (e.g. "seed_1"), only checkpoints whose path holds it arm the kill
+(one run of a batch).
 """
 
 import json
@@ -25,6 +27,9 @@ original_save = checkpoint.save
 armed = False
 
 
+ONLY_IN = os.environ.get("KILL_ONLY_IN", "")  # arm only on checkpoints whose path has it
+
+
 def save(path, arrays, header):
     global armed
     task_phase = header.get("phase")  # the index of the task being learned, or "done"
@@ -35,7 +40,8 @@ def save(path, arrays, header):
     if armed:
         os.kill(os.getpid(), signal.SIGKILL)
     original_save(path, arrays, header)
-    if label == phase and generations is not None and generations >= int(generation):
+    if (label == phase and generations is not None and generations >= int(generation)
+            and ONLY_IN in str(path)):
         armed = True
 
 
