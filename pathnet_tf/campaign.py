@@ -11,9 +11,9 @@ checkpoint. A run that fails is recorded and the next seed goes on.
 
 Why seed after seed and not runs stacked on a leading axis in one batched
 computation: measured here (`benchmarks/bench_stacked_runs.py`), stacking R runs'
-products makes a generation at most ≈ 1.3× cheaper per run on this CPU (XLA runs a
-batched product as R thin products), while start-up cost several times a run's
-arithmetic. What a campaign across processes or machines does with batches of seeds
+products makes a generation at most ≈ 1.5× cheaper per run on this CPU (R = 4; less
+for more: XLA runs a batched product as R thin products), while a run's start-up
+(tracing and compiling its functions) costs more than its arithmetic. What a campaign across processes or machines does with batches of seeds
 is `auto_binary_mnist_pathnet.sh` (local processes or Ray, `campaign_ray.py`).
 
 NumPy and the standard library only at import: TensorFlow is imported by the
