@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pathnet_tf import atomic_io, protocol, report, tf1_logs
-from pathnet_tf.stats import RESAMPLES
+from pathnet_tf.stats import RESAMPLES, add_bootstrap_arguments, check_bootstrap_arguments
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ORDERINGS = "1,3:1,2 1,2:1,3 4,5:6,7 6,7:4,5"
@@ -303,10 +303,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     reporting.add_argument("--root", default="results/ablation/runs")
     reporting.add_argument("--out", default="results/ablation")
     reporting.add_argument("--logs", default=str(ROOT / "results" / "tf1_logs"))
-    reporting.add_argument("--seed", type=int, default=0)
-    reporting.add_argument("--resamples", type=int, default=RESAMPLES)
+    add_bootstrap_arguments(reporting)
     reporting.add_argument("--no-figures", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "report":
+        check_bootstrap_arguments(reporting, args)
     try:
         if args.command == "list":
             for name in CONDITIONS:

@@ -13,8 +13,9 @@ Why seed after seed and not runs stacked on a leading axis in one batched
 computation: measured here (`benchmarks/bench_stacked_runs.py`), stacking R runs'
 products makes a generation at most ≈ 1.5× cheaper per run on this CPU (R = 4; less
 for more: XLA runs a batched product as R thin products), while a run's start-up
-(tracing and compiling its functions) costs more than its arithmetic. What a campaign across processes or machines does with batches of seeds
-is `auto_binary_mnist_pathnet.sh` (local processes or Ray, `campaign_ray.py`).
+(tracing and compiling its functions) costs more than its arithmetic. Batches of
+seeds across processes or machines are `auto_binary_mnist_pathnet.sh`'s (local
+processes or Ray, `campaign_ray.py`).
 
 NumPy and the standard library only at import: TensorFlow is imported by the
 experiment the caller passes in.

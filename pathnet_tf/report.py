@@ -53,6 +53,8 @@ from pathnet_tf.results_schema import version_of
 from pathnet_tf.stats import (
     CONFIDENCE,
     RESAMPLES,
+    add_bootstrap_arguments,
+    check_bootstrap_arguments,
     describe,
     interval,
     ratio_of_means,
@@ -357,12 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", help="where summary.json, summary.md and figures/ go "
                         "(default: RESULTS_DIR)")
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
-    parser.add_argument("--resamples", type=int, default=RESAMPLES,
-                        help="bootstrap resamples per statistic")
+    add_bootstrap_arguments(parser)
     args = parser.parse_args(argv)
-    if args.resamples < 1:
-        parser.error(f"--resamples ({args.resamples}) must be a positive integer")
+    check_bootstrap_arguments(parser, args)
     try:
         summary = report(args.results_dir, args.out, figures=not args.no_figures,
                          seed=args.seed, resamples=args.resamples)

@@ -108,3 +108,16 @@ def task_stats(tasks: Sequence[dict], seeds: Sequence[int], seed: int, key: str,
         "unsolved_seeds": sorted(int(s) for s, ok in zip(seeds, solved) if not ok),
         "test_accuracy_mean": float(np.mean(accuracies)) if accuracies else None,
     }
+
+
+def add_bootstrap_arguments(parser) -> None:
+    """`--seed` and `--resamples` of a report's command line (argparse)."""
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    parser.add_argument("--resamples", type=int, default=RESAMPLES,
+                        help="bootstrap resamples per statistic")
+
+
+def check_bootstrap_arguments(parser, args) -> None:
+    """Stops the command (argparse's error) if `--resamples` is not positive."""
+    if args.resamples < 1:
+        parser.error(f"--resamples ({args.resamples}) must be a positive integer")

@@ -37,7 +37,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from pathnet_tf.stats import CONFIDENCE, RESAMPLES, describe, ratio_of_means
+from pathnet_tf.stats import (
+    CONFIDENCE,
+    RESAMPLES,
+    add_bootstrap_arguments,
+    check_bootstrap_arguments,
+    describe,
+    ratio_of_means,
+)
 
 __all__ = ["README_MEANS", "SETTINGS", "load_logs", "main", "ordering_of", "read_log",
            "summarize", "to_runs"]
@@ -252,12 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pathnet_tf.tf1_logs",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", help="folder holding the TF1 logs (1vs3_1vs2.log, ...)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
-    parser.add_argument("--resamples", type=int, default=RESAMPLES,
-                        help="bootstrap resamples per statistic")
+    add_bootstrap_arguments(parser)
     args = parser.parse_args(argv)
-    if args.resamples < 1:
-        parser.error(f"--resamples ({args.resamples}) must be a positive integer")
+    check_bootstrap_arguments(parser, args)
     try:
         logs = load_logs(args.folder)
     except (ValueError, OSError) as error:
