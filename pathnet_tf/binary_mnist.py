@@ -42,8 +42,13 @@ def run_pairs(config, pairs, workdir, log: Callable[[str], None] = print,
                                   max_train=config.max_train, noise_kind=config.noise_kind)
              for digits in pairs]
     net = config.pathnet
-    model = PathNet(data_lib.IMAGE_SIZE, net.num_layers, net.num_modules, net.num_active,
-                    net.units, compute=net.compute, **protocol_options(net))
+
+    def build():
+        return PathNet(data_lib.IMAGE_SIZE, net.num_layers, net.num_modules, net.num_active,
+                       net.units, compute=net.compute, **protocol_options(net))
+
+    pool = options.get("pool")  # many runs in one process: the model kept across runs
+    model = build() if pool is None else pool.model(repr(net), build)
     names = ", ".join(f"{task.name} ({len(task.train_x)} train images)" for task in tasks)
     log(f"PathNet L={net.num_layers} M={net.num_modules} N={net.num_active} "
         f"units={net.units}, mode {config.mode}; tasks {names}; workdir {workdir}")

@@ -1,13 +1,17 @@
 """Many runs in one process: `--seeds=0-99` runs seed after seed, start-up paid once.
 
 A campaign of one process per run spends most of its time starting up (importing
-TensorFlow, building and compiling the tournament: more than a default run's
+TensorFlow, tracing and compiling the tournament: more than a default run's
 arithmetic). `run_seeds` runs many seeds of one experiment in one process: the data
-set is read once, TensorFlow imported once, XLA's compiled tournaments reused from its
-cache. Each run is exactly the run `--seed=K` would be (the same `results.json`,
-timings aside: tested), in its own workdir `PARENT/seed_K/` with its own `log.txt`;
-a run whose `results.json` exists is skipped, an unfinished one resumes from its
-checkpoint. A run that fails is recorded and the next seed goes on.
+set is read once, TensorFlow imported once, and the runs share one model and one
+trainer per task (`task_run.TrainerPool`: restarted with each run's initial values,
+data and fresh optimizer state), so every compiled function is traced and compiled
+once per process, and memory stays flat (XLA keeps every program it compiles: new
+functions each run would cost seconds and tens of MB a run). Each run is exactly the
+run `--seed=K` would be (the same `results.json`, timings aside: tested for every
+mode and the TF1 protocol), in its own workdir `PARENT/seed_K/` with its own
+`log.txt`; a run whose `results.json` exists is skipped, an unfinished one resumes
+from its checkpoint. A run that fails is recorded and the next seed goes on.
 
 Why seed after seed and not runs stacked on a leading axis in one batched
 computation: measured here (`benchmarks/bench_stacked_runs.py`), stacking R runs'
@@ -121,6 +125,9 @@ def run_seeds(experiment: Callable, config, seeds, parent, *, label: str = "",
     the process's RSS]`.
     """
     seeds = list(seeds)
+    from pathnet_tf.task_run import TrainerPool  # TensorFlow: imported by the caller anyway
+
+    options.setdefault("pool", TrainerPool())  # one set of compiled functions for all runs
     outcome = BatchOutcome()
     start = time.perf_counter()
     todo = [seed for seed in seeds if not (seed_workdir(parent, seed) / "results.json").exists()]

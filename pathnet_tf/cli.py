@@ -126,10 +126,7 @@ def run_mnist_experiment(config, module: str) -> None:
             " " + "->".join("v".join(map(str, pair)) for pair in pairs) if all(pairs) else "")
     mnist = load_mnist(config.data_dir)
     workdir = prepare_workdir(FLAGS.workdir)
-    if seeds is None:
-        # Not for a batch: each run of a process traces its own functions, whose unique
-        # names make new cache entries (MBs a run) that no later process finds.
-        use_xla_cache()
+    use_xla_cache()
     experiment = importlib.import_module(f"pathnet_tf.{module}")
     from pathnet_tf.training import set_threads
 
@@ -165,7 +162,7 @@ def define_run_flags(workdir: str) -> None:
     flags.DEFINE_string("workdir", workdir, "Where the run writes its files.")
     flags.DEFINE_string("xla_cache_dir", default_xla_cache_dir(),
                         "Keep XLA's compiled tournaments here for the next run (saves "
-                        "about 3 s a run; not used with --seeds); empty: no cache.")
+                        "about 3 s a process); empty: no cache.")
 
 
 def default_xla_cache_dir() -> str:

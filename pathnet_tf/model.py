@@ -187,19 +187,60 @@ class PathNet(keras.Model):
     # -- structure -------------------------------------------------------------------
 
     def add_task(self, num_classes: int) -> int:
-        """Adds a fresh readout head of `num_classes` outputs; returns the task index."""
+        """Adds a fresh readout head of `num_classes` outputs; returns the task index.
+        After `restart`, a head the model already has is reused (fresh values, drawn
+        as a new head's would be) instead of a new one built."""
         check_positive_int("num_classes", num_classes)
-        task = len(self.readouts)
+        task = self.heads_in_use
         initializers = {} if self.init == "glorot" else tf1_readout_initializers()
         head = keras.layers.Dense(num_classes, name=f"readout_{task}", **initializers)
         head.build((None, self.feature_dim))
-        self.readouts.append(head)
-        self.task_classes.append(num_classes)
+        if task < len(self.readouts):
+            if self.task_classes[task] != num_classes:
+                raise ValueError(f"num_classes ({num_classes}) must be {self.task_classes[task]}"
+                                 f", the classes of the head {task} this restarted model reuses")
+            self.readouts[task].kernel.assign(head.kernel)
+            self.readouts[task].bias.assign(head.bias)
+        else:
+            self.readouts.append(head)
+            self.task_classes.append(num_classes)
+        self.heads_in_use = task + 1
         return task
 
+    @property
+    def heads_in_use(self) -> int:
+        """The heads of the current run (all the model has, unless `restart`ed)."""
+        return self.__dict__.get("_heads", len(self.readouts))
+
+    @heads_in_use.setter
+    def heads_in_use(self, count: int) -> None:
+        self.__dict__["_heads"] = count
+
+    def restart(self, template: PathNet) -> None:
+        """Makes this model what `template` (a fresh PathNet of the same shape, no heads)
+        is, so that one model (and the functions compiled on it) serves many runs:
+        every module weight, the frozen mask and the random generators' states are
+        copied; the heads are kept for `add_task` to reuse. The run's variables are
+        then `run_variables()`."""
+        if template.readouts or template.get_config() | {"name": None, "task_classes": []} != (
+                self.get_config() | {"name": None, "task_classes": []}):
+            raise ValueError("restart needs a template of the same shape without heads")
+        ours = self.run_variables(heads=0)
+        theirs = template.variables
+        for mine, value in zip(ours, theirs, strict=True):
+            mine.assign(value)
+        self.heads_in_use = 0
+
+    def run_variables(self, heads: int | None = None) -> list:
+        """`variables` without the heads past the first `heads` (default
+        `heads_in_use`): what one run's checkpoint holds."""
+        heads = self.heads_in_use if heads is None else heads
+        spare = {id(v) for head in self.readouts[heads:] for v in head.variables}
+        return [v for v in self.variables if id(v) not in spare]
+
     def _check_task(self, task: int):
-        if not 0 <= task < len(self.readouts):
-            raise ValueError(f"task ({task}) must name one of the {len(self.readouts)} "
+        if not 0 <= task < self.heads_in_use:
+            raise ValueError(f"task ({task}) must name one of the {self.heads_in_use} "
                              "readout heads (add_task first)")
 
     def task_variables(self, task: int) -> list:

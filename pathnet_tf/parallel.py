@@ -143,6 +143,7 @@ class ParallelTaskTrainer(TaskTrainer):
         """K tournaments side by side: `paths: [K, B, L, N]`, `batch_indices: [K, T,
         batch]`. Returns `(fitness [K, B], loss [K, B], winners [K])` as NumPy arrays;
         the winners' updates are merged into the model (see the class docstring)."""
+        self._check_traced_slots()
         fitness, loss, winners = self._tournament(paths, batch_indices)
         return fitness.numpy(), loss.numpy(), winners.numpy()
 

@@ -58,7 +58,7 @@ class Sequence:
     """Tasks learned in order on one model (`run_sequence` drives it): the mode, the
     random generator, the finished tasks' results, and the current `TaskRun`."""
 
-    def __init__(self, config, model, tasks):
+    def __init__(self, config, model, tasks, pool=None):
         if not tasks:
             raise ValueError("tasks must hold at least one task")
         self.config, self.model, self.tasks = config, model, list(tasks)
@@ -77,13 +77,15 @@ class Sequence:
         self.current: TaskRun | None = None
         self.evaluators: dict[int, Evaluator] = {}  # head -> its compiled evaluation
         self.elapsed = 0.0
+        self.pool = pool  # a task_run.TrainerPool, for many runs in one process
 
     def trained(self, index: int) -> bool:
         return index == len(self.tasks) - 1 or self.mode.train_earlier
 
     def start_task(self) -> TaskRun:
         self.current = TaskRun(self.model, self.tasks[self.index], self.config, self.rng,
-                               task_label(self.index, len(self.tasks)), self.fixed_path)
+                               task_label(self.index, len(self.tasks)), self.fixed_path,
+                               pool=self.pool)
         return self.current
 
     def finish_task(self) -> None:
@@ -113,9 +115,9 @@ class Sequence:
     # -- state -----------------------------------------------------------------------
 
     def state(self) -> tuple[dict, dict]:
-        arrays = {f"model/{i}": v.numpy() for i, v in enumerate(self.model.variables)}
+        arrays = {f"model/{i}": v.numpy() for i, v in enumerate(self.model.run_variables())}
         header = {"config": self.config.to_dict(), "phase": self.index,
-                  "variables": [v.path for v in self.model.variables],
+                  "variables": [v.path for v in self.model.run_variables()],
                   "rng": self.rng.bit_generator.state, "finished": self.finished,
                   "reused": self.reused, "frozen": self.frozen,
                   "frozen_by": self.frozen_by.tolist(), "elapsed": self.elapsed}
@@ -137,7 +139,7 @@ class Sequence:
                 self.model.add_task(num_classes(self.tasks[index]))  # weights below
         if self.index < len(self.tasks):
             self.start_task()
-        load_variables(self.model.variables, arrays, header, path)
+        load_variables(self.model.run_variables(), arrays, header, path)
         if self.current is not None:
             self.current.trainer.evaluator.set_always_on(self.frozen_before(self.index))
             prefix = "task/"
@@ -226,7 +228,7 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
                  start: float | None = None, resume: bool = True, checkpoint_every: int = 25,
                  on_task_start: Callable | None = None,
                  on_task_end: Callable | None = None, figures: bool = True,
-                 tensorboard: str = "full") -> dict:
+                 tensorboard: str = "full", pool=None) -> dict:
     """Learns `tasks` in order on `model` (a fresh `PathNet` with no heads) as the mode
     says (`config.mode`, `modes.py`); for PathNet: evolve each task, freeze its best
     path, re-initialise every other module; the next task gets a new head, a fresh
@@ -243,6 +245,8 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
     evolution ends (before that step); neither is called for a task a resumed run had
     finished before. `figures`: draw `workdir/figures/` (`run_figures.draw_all`) at
     the end. `tensorboard`: "full", "scalars" (no images, no histograms) or "none".
+    `pool`: a `task_run.TrainerPool` whose trainers this run may reuse (many runs in
+    one process, `campaign.run_seeds`; `model` then the pool's).
 
     The workdir is this run's alone while it runs (`workdir.lock_workdir`: a second run
     into it stops with a `WorkdirError` and touches nothing). SIGTERM (what Slurm and
@@ -262,7 +266,7 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
     try:
         return _run(config, model, tasks, workdir, log, start, resume, checkpoint_every,
                     on_task_start, on_task_end, figures, tensorboard,
-                    stop=lambda: bool(terminated))
+                    stop=lambda: bool(terminated), pool=pool)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -270,13 +274,13 @@ def run_sequence(config, model, tasks, workdir, log: Callable[[str], None] = pri
 
 
 def _run(config, model, tasks, workdir, log, start, resume, checkpoint_every,
-         on_task_start, on_task_end, figures, tensorboard, stop) -> dict:
+         on_task_start, on_task_end, figures, tensorboard, stop, pool) -> dict:
     path = workdir / "ckpt" / "checkpoint.npz"
     loaded = load_checkpoint(path, config) if resume else None
     if loaded is not None and loaded[1]["phase"] == "done":
         log(f"run in {workdir} is already complete; results in {workdir / 'results.json'}")
         return json.loads((workdir / "results.json").read_text())
-    sequence = Sequence(config, model, tasks)
+    sequence = Sequence(config, model, tasks, pool)
     if loaded is None:
         shutil.rmtree(workdir / "tb", ignore_errors=True)  # a fresh run: no stale events
         shutil.rmtree(workdir / "ckpt", ignore_errors=True)

@@ -40,6 +40,41 @@ def task_label(index: int, count: int) -> str:
     return chr(ord("A") + index) if count <= 26 else str(index + 1)
 
 
+class TrainerPool:
+    """Models and trainers kept across the runs of one process (`campaign.run_seeds`),
+    so that their compiled functions are traced and compiled once per process, not
+    once per run (XLA keeps every program it compiles: new functions each run cost
+    seconds and memory). A run asks for its model (`model`: built fresh, then copied
+    into the kept one, `PathNet.restart`) and for each task's trainer (`trainer`: the
+    one an earlier run built for the same head, data shape and settings, restarted,
+    `TaskTrainer.restart`). A run through a pool gives the results it gives alone."""
+
+    def __init__(self):
+        self._models: dict = {}
+        self._trainers: dict = {}
+
+    def model(self, key, build: Callable):
+        """The kept model for `key` (the model's settings), now a copy of `build()`."""
+        fresh = build()
+        kept = self._models.get(key)
+        if kept is None:
+            self._models[key] = fresh
+            return fresh
+        kept.restart(fresh)
+        return kept
+
+    def trainer(self, key, build: Callable, model, train_x, train_y, learning_rate: float):
+        """The kept trainer for `key` on `model` with data of this shape, restarted,
+        or `build()` (kept for the next run)."""
+        key = (id(model), key, np.shape(train_x), np.shape(train_y))
+        kept = self._trainers.get(key)
+        if kept is None:
+            kept = self._trainers[key] = build()
+        else:
+            kept.restart(train_x, train_y, learning_rate)
+        return kept
+
+
 class TaskRun:
     """One task's whole evolution: its readout head (added to `model` now), a fresh
     optimizer and trainer, its population (`Tournament`) or fixed path (`FixedPath`,
@@ -50,28 +85,34 @@ class TaskRun:
     controls, whose "generation" is B×T steps on that path (`RepeatedTrainer`)."""
 
     def __init__(self, model, task_data, config, rng: np.random.Generator, label: str,
-                 fixed_path=None):
+                 fixed_path=None, pool: TrainerPool | None = None):
         evo, net = config.evolution, config.pathnet
         self.model, self.task_data, self.config, self.label = model, task_data, config, label
         self.head = model.add_task(num_classes(task_data))
-        optimizer = make_optimizer(evo.optimizer, evo.effective_learning_rate)
         x, y = task_data.train_x, task_data.train_y
+
+        def trainer(kind, **settings):  # a new one, or the pool's for these settings
+            def build():
+                return kind(model, self.head, x, y, make_optimizer(
+                    evo.optimizer, evo.effective_learning_rate),
+                    jit_compile=evo.jit_compile, **settings)
+            if pool is None:
+                return build()
+            key = (kind.__name__, self.head, evo.optimizer, evo.jit_compile,
+                   tuple(sorted(settings.items())))
+            return pool.trainer(key, build, model, x, y, evo.effective_learning_rate)
+
         if fixed_path is not None:
-            self.trainer = RepeatedTrainer(
-                TaskTrainer(model, self.head, x, y, optimizer, tournament_size=1,
-                            jit_compile=evo.jit_compile),
-                repeats=evo.tournament_size)
+            self.trainer = RepeatedTrainer(trainer(TaskTrainer, tournament_size=1),
+                                           repeats=evo.tournament_size)
             self.tournament = FixedPath(fixed_path, net.num_modules)
         else:
             if evo.parallel:
-                self.trainer = ParallelTaskTrainer(
-                    model, self.head, x, y, optimizer, tournament_size=evo.tournament_size,
-                    jit_compile=evo.jit_compile, tournaments=evo.parallel)
+                self.trainer = trainer(ParallelTaskTrainer, tournament_size=evo.tournament_size,
+                                       tournaments=evo.parallel)
             else:
-                trainer = SharedTaskTrainer if evo.tournament == "shared" else TaskTrainer
-                self.trainer = trainer(model, self.head, x, y, optimizer,
-                                       tournament_size=evo.tournament_size,
-                                       jit_compile=evo.jit_compile)
+                kind = SharedTaskTrainer if evo.tournament == "shared" else TaskTrainer
+                self.trainer = trainer(kind, tournament_size=evo.tournament_size)
             self.tournament = Tournament(
                 evo.population_size, net.num_layers, net.num_modules, net.num_active, rng,
                 tournament_size=evo.tournament_size, mutation_rate=evo.mutation_rate,

@@ -86,8 +86,12 @@ class TaskTrainer:
         self.task = task
         self.optimizer = optimizer
         self.tournament_size = tournament_size
-        self.train_x = tf.constant(train_x, tf.float32)
-        self.train_y = tf.constant(train_y, tf.int32)
+        # Variables, not constants: `restart` gives a trainer another run's data without
+        # a retrace (and a constant would be baked into the compiled program).
+        self.train_x = tf.Variable(tf.convert_to_tensor(train_x, tf.float32),
+                                   trainable=False, name="train_x")
+        self.train_y = tf.Variable(tf.convert_to_tensor(train_y, tf.int32),
+                                   trainable=False, name="train_y")
         # The tf.Variables behind the Keras variables (for in-place row scatters).
         self.params = [v.value for v in model.task_variables(task)]
         self.layers_of = model.variable_layers(task)
@@ -114,8 +118,37 @@ class TaskTrainer:
 
     def _frozen_slots(self) -> int:
         """K of `model.plan` (always-on frozen modules planned per layer), read when the
-        tournament is traced: frozen modules do not change during a task."""
-        return self.model.frozen_slots()
+        tournament is traced: frozen modules do not change during a task (a trainer
+        whose model's K changed since retraces, `_check_traced_slots`)."""
+        self._traced_slots = self.model.frozen_slots()
+        return self._traced_slots
+
+    def _check_traced_slots(self) -> None:
+        """Under frozen_path "always_on", a new trace if the model's frozen modules per
+        layer (K) are not those the tournament was traced for (a restarted trainer,
+        a resumed run, a library user freezing mid-task)."""
+        traced = getattr(self, "_traced_slots", None)
+        if (self.model.frozen_path == "always_on" and traced is not None
+                and traced != self.model.frozen_slots()):
+            function = self._tournament
+            self._tournament = tf.function(
+                function.python_function, jit_compile=function._jit_compile,
+                autograph=False, input_signature=function.input_signature)
+            self._traced_slots = None
+
+    def restart(self, train_x, train_y, learning_rate: float) -> None:
+        """Makes this trainer a fresh one for another run on the same model (restarted,
+        `PathNet.restart`) and head: its data, zero optimizer slots and counters, the
+        learning rate, the evaluator's always-on modules; the compiled functions stay."""
+        self.train_x.assign(tf.convert_to_tensor(train_x, tf.float32))
+        self.train_y.assign(tf.convert_to_tensor(train_y, tf.int32))
+        for slot in self.slots:
+            for variable in slot:
+                variable.assign(tf.zeros_like(variable))
+        self.step.assign(0.0)
+        self.nonfinite.assign(0)
+        self.optimizer.learning_rate.assign(learning_rate)
+        self.evaluator.set_always_on(self.model.frozen.numpy())
 
     def _prepare(self, path, params, slots, frozen):
         """A candidate's plan, update masks, and its planned modules (slot layout) of
@@ -265,6 +298,7 @@ class TaskTrainer:
         and optimizer state; the winner (`select_winner`: highest fitness, then lowest
         loss, then first) is written back into the model, the others are discarded.
         Returns `(fitness [B], loss [B], winner)` (NumPy arrays, int)."""
+        self._check_traced_slots()
         fitness, loss, winner = self._tournament(paths, batch_indices)
         return fitness.numpy(), loss.numpy(), int(winner)
 

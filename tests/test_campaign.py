@@ -34,22 +34,30 @@ def test_parse_seeds_rejects(text, message):
         parse_seeds(text)
 
 
-@pytest.mark.parametrize("mode", ["pathnet", "independent"])
-def test_each_run_of_a_batch_equals_its_seed_alone(tmp_path, mode):
-    batch = run_script(*FLAGS, f"--mode={mode}", "--seeds=0-2", f"--workdir={tmp_path / 'b'}")
+@pytest.mark.parametrize("mode, extra", [
+    ("pathnet", []), ("independent", []), ("finetune", ["--optimizer=adam"]),
+    ("pathnet", ["--protocol=tf1", "--num_modules=6"]),  # always-on frozen modules gathered
+])
+def test_each_run_of_a_batch_equals_its_seed_alone(tmp_path, mode, extra):
+    """The runs of a batch share one model and its compiled trainers (a TrainerPool,
+    restarted per run): each run's results are still exactly its seed's alone."""
+    flags = [*FLAGS, f"--mode={mode}", *extra]
+    batch = run_script(*flags, "--seeds=0-2", f"--workdir={tmp_path / 'b'}")
     assert batch.returncode == 0, batch.stderr
     lines = [line for line in batch.stdout.splitlines() if "finished in" in line]
     assert [line.split(":")[0] for line in lines] == [
         f"{mode} 1v3->1v2 seed {seed}" for seed in range(3)]
     for seed in (1, 2):  # the second and third run of the process, against a fresh one
-        alone = run_script(*FLAGS, f"--mode={mode}", f"--seed={seed}",
-                           f"--workdir={tmp_path / f'alone_{seed}'}")
+        alone = run_script(*flags, f"--seed={seed}", f"--workdir={tmp_path / f'alone_{seed}'}")
         assert alone.returncode == 0, alone.stderr
         assert (results_without_timings(seed_workdir(tmp_path / "b", seed))
                 == results_without_timings(tmp_path / f"alone_{seed}"))
     runs = [results_without_timings(seed_workdir(tmp_path / "b", seed)) for seed in range(3)]
     assert [run["seed"] for run in runs] == [0, 1, 2]
     assert runs[0] != runs[1]  # the seeds did reach the runs
+    for run in runs:  # every compiled function traced once
+        assert all(task["tracing_counts"] == {"tournament": 1, "evaluate": 1}
+                   for task in run["tasks"] if task is not None)
     log = (seed_workdir(tmp_path / "b", 1) / "log.txt").read_text()
     assert "--seeds=0-2" in log and "this run: --seed=1" in log and "generations" in log
 
@@ -116,15 +124,48 @@ def test_a_batch_killed_mid_run_resumes_to_the_same_results(tmp_path, victim):
                 == results_without_timings(seed_workdir(tmp_path / "whole", seed)))
 
 
-def test_a_batch_leaves_the_xla_cache_alone(tmp_path):
-    """A batch's runs each compile programs of their own (unique function names), which
-    would pile up in XLA's persistent cache unused: a batch does not use it."""
-    cache = tmp_path / "xla"
-    batch = run_script(*FLAGS, "--seeds=0-1", f"--workdir={tmp_path / 'b'}",
-                       f"--xla_cache_dir={cache}")
-    assert batch.returncode == 0, batch.stderr
-    assert not cache.exists() or not any(cache.iterdir())
-    single = run_script(*FLAGS, "--seed=0", f"--workdir={tmp_path / 's'}",
-                        f"--xla_cache_dir={cache}")
-    assert single.returncode == 0, single.stderr
-    assert any(cache.glob("*XLA*"))  # the single run does use it
+def test_a_batch_compiles_no_more_than_one_run(tmp_path):
+    """A batch's runs reuse the first run's compiled tournaments: XLA's persistent cache
+    gets the entries of one run, not of every run (new functions each run would add
+    MBs of entries no process ever reads)."""
+    counts = {}
+    for name, seeds in (("single", "--seed=0"), ("batch", "--seeds=0-2")):
+        cache = tmp_path / f"xla_{name}"
+        done = run_script(*FLAGS, seeds, f"--workdir={tmp_path / name}",
+                          f"--xla_cache_dir={cache}")
+        assert done.returncode == 0, done.stderr
+        counts[name] = len(list(cache.glob("*XLA*")))
+    assert counts["single"] > 0 and counts["batch"] == counts["single"]
+
+
+def test_one_trace_for_every_run_of_a_batch(tmp_path):
+    """In one process, the batch's runs reuse one model and one trainer per task: each
+    compiled function is traced once for all of them, and nothing new is kept per run."""
+    import dataclasses
+
+    from pathnet_tf import binary_mnist, campaign
+    from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
+    from pathnet_tf.task_run import TrainerPool
+
+    config = BinaryMnistConfig(
+        pathnet=PathNetConfig(num_layers=2, num_modules=4, num_active=2, units=8),
+        evolution=EvolutionConfig(population_size=4, steps_per_candidate=3, batch_size=8,
+                                  max_generations=4, threshold=0.9), max_train=200)
+    pool = TrainerPool()
+    outcome = campaign.run_seeds(binary_mnist.run, config, [0, 1, 2, 3], tmp_path,
+                                 out=lambda line: None, pool=pool, figures=False,
+                                 tensorboard="none")
+    assert outcome.finished == [0, 1, 2, 3] and not outcome.failed
+    assert len(pool._models) == 1 and len(pool._trainers) == 2  # task A's and task B's
+    for trainer in pool._trainers.values():
+        assert trainer.tracing_counts() == {"tournament": 1, "evaluate": 1}
+    first = dataclasses.replace(config, seed=3)
+    alone = binary_mnist.run(first, tmp_path / "alone", log=lambda line: None,
+                             figures=False, tensorboard="none")
+    batch = json.loads((seed_workdir(tmp_path, 3) / "results.json").read_text())
+    for results in (alone, batch):
+        results.pop("wall_seconds")
+        for task in [*results["tasks"], results["task_a"], results["task_b"]]:
+            task.pop("wall_seconds", None)
+            task.pop("tracing_counts", None)
+    assert json.loads(json.dumps(alone)) == batch
