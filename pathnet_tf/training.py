@@ -128,13 +128,17 @@ class TaskTrainer:
         layer (K) are not those the tournament was traced for (a restarted trainer,
         a resumed run, a library user freezing mid-task)."""
         traced = getattr(self, "_traced_slots", None)
-        if (self.model.frozen_path == "always_on" and traced is not None
-                and traced != self.model.frozen_slots()):
-            function = self._tournament
-            self._tournament = tf.function(
-                function.python_function, jit_compile=function._jit_compile,
-                autograph=False, input_signature=function.input_signature)
-            self._traced_slots = None
+        if self.model.frozen_path != "always_on" or traced is None:
+            return
+        wanted = self.model.frozen_slots()
+        if wanted == traced:
+            return
+        functions = self.__dict__.setdefault("_tournaments_by_slots", {})
+        functions[traced] = function = self._tournament  # kept: K may come back
+        self._tournament = functions.get(wanted) or tf.function(
+            function.python_function, jit_compile=function._jit_compile,
+            autograph=False, input_signature=function.input_signature)
+        self._traced_slots = wanted if wanted in functions else None
 
     def restart(self, train_x, train_y, learning_rate: float) -> None:
         """Makes this trainer a fresh one for another run on the same model (restarted,

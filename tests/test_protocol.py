@@ -254,6 +254,31 @@ def test_always_on_gathers_path_and_frozen_modules_as_all_m_would():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_a_trainer_follows_the_frozen_modules_it_plans_for():
+    """Always-on plans N + K rows, K read when the tournament is traced: if the model's
+    K changes (a trainer restarted for another run, a resumed run), the trainer traces
+    for the new K, and goes back to its earlier function when K comes back."""
+    tf.keras.utils.set_random_seed(4)
+    model = PathNet(IN, L, 8, N, UNITS, frozen_path="always_on")
+    model.add_task(CLASSES)
+    model.add_task(CLASSES)
+    model.freeze(np.array([[0, 1], [2, 3], [4, 5]], np.int32))
+    x, y = make_data(5)
+    trainer = TaskTrainer(model, 1, x, y, make_optimizer("sgd", 0.1), jit_compile=False)
+    paths = np.array([[[6, 7], [6, 7], [6, 7]], [[1, 6], [0, 7], [2, 7]]], np.int32)
+    trainer.run_tournament(paths, indices(1))
+    first = trainer._tournament
+    assert trainer._traced_slots == 2
+    before = model.frozen.numpy()
+    model.freeze(np.array([[2, 3], [4, 4], [0, 1]], np.int32))  # layer 1 and 3: 4 frozen
+    trainer.run_tournament(paths, indices(2))
+    assert trainer._tournament is not first and trainer._traced_slots == 4
+    model.frozen.assign(before)
+    trainer.run_tournament(paths, indices(3))
+    assert trainer._tournament is first and trainer._traced_slots == 2
+    assert first.experimental_get_tracing_count() == 1
+
+
 # -- one trace with every switch on --------------------------------------------------------
 
 @pytest.mark.parametrize("tournament", ["fair", "shared"])
