@@ -12,7 +12,8 @@ campaign with `auto_binary_mnist_pathnet.sh` (the four orderings, PathNet unless
 `--modes` says more) into `ROOT/<condition>/`; it is resumable like the script.
 
 `report` reads every condition folder below ROOT with `pathnet_tf.report` and writes
-into OUT: `summary.json` and `summary.md` (per condition: the first / second ratio
+into OUT: `runs_<condition>.csv` (one row per run), `summary.json` and `summary.md`
+(per condition: the first / second ratio
 per digit pair and pooled with bootstrap CIs, mean task-B generations, solved
 fraction, test accuracy, and the controls' task-B generations where they ran), the
 reproduction table (the `tf1` condition against the TF1 code's logs,
@@ -268,6 +269,28 @@ def plot_tf1_histograms(runs: Sequence[dict], logs_runs: Sequence[dict], path) -
     return save_figure(figure, path)
 
 
+RUN_COLUMNS = ("mode", "ordering", "seed", "task_a_generations", "task_a_solved",
+               "task_a_test_accuracy", "task_b", "task_b_generations", "task_b_solved",
+               "task_b_test_accuracy", "overlap")
+
+
+def run_rows(folder) -> list[dict]:
+    """One condition's runs as table rows (`runs_<condition>.csv`: what the summary is
+    computed from, small enough to commit where the run folders are not)."""
+    runs, _ = report.load_runs(folder)
+    rows = []
+    for run in runs:
+        row = {"mode": run["mode"], "ordering": run["ordering"], "seed": run["seed"],
+               "task_b": run["task_b"]["name"], "overlap": run["overlap"]}
+        for role in ("task_a", "task_b"):
+            task = run[role] or {}
+            row.update({f"{role}_generations": task.get("generations"),
+                        f"{role}_solved": task.get("solved"),
+                        f"{role}_test_accuracy": task.get("test_accuracy")})
+        rows.append(row)
+    return rows
+
+
 def write_report(root, out, logs_folder, seed: int = 0,
                  resamples: int = RESAMPLES, figures: bool = True) -> dict:
     summary = summarize(root, logs_folder, seed, resamples)
@@ -275,6 +298,9 @@ def write_report(root, out, logs_folder, seed: int = 0,
         raise ValueError(f"no condition below {str(root)!r} has runs yet")
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for name in summary["conditions"]:
+        atomic_io.write_csv(out / f"runs_{name}.csv", run_rows(pathlib.Path(root) / name),
+                            RUN_COLUMNS)
     if figures:
         summary["figures"] = [plot_forest(summary, out / "forest.png").name]
         if "tf1" in summary["conditions"]:

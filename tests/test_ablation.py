@@ -88,6 +88,9 @@ def test_report_ratios_reproduction_and_figures(root):
     markdown = (out / "summary.md").read_text()
     assert "| tf1 | 12 |" in markdown and "| paper | 12 |" in markdown
     assert "## The tf1 condition against the TF1 logs" in markdown
+    rows = (out / "runs_tf1.csv").read_text().splitlines()
+    assert len(rows) == 13 and rows[0].startswith("mode,ordering,seed,task_a_generations")
+    assert "pathnet,1v3->1v2,0,200,True,0.95,1v2,99,True,0.95," in rows
     for name in ("forest.png", "tf1_histograms.png"):
         assert name in summary["figures"] and png_written(out / name)
 
