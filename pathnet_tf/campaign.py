@@ -130,8 +130,9 @@ def run_seeds(experiment: Callable, config, seeds, parent, *, label: str = "",
     options.setdefault("pool", TrainerPool())  # one set of compiled functions for all runs
     outcome = BatchOutcome()
     start = time.perf_counter()
-    todo = [seed for seed in seeds if not (seed_workdir(parent, seed) / "results.json").exists()]
-    outcome.skipped = [seed for seed in seeds if seed not in set(todo)]
+    finished = {seed for seed in seeds if (seed_workdir(parent, seed) / "results.json").exists()}
+    todo = [seed for seed in seeds if seed not in finished]
+    outcome.skipped = [seed for seed in seeds if seed in finished]
     prefix = f"{label} " if label else ""
     if outcome.skipped:
         out(f"{prefix}skipped {len(outcome.skipped)} finished seed(s); {len(todo)} to run")

@@ -39,6 +39,13 @@ def structure(names) -> list[str]:
     return [re.sub(r"_\d+(?=/|$)", "", name) for name in names]
 
 
+def variable_state(variables) -> tuple[dict, list]:
+    """A checkpoint's `model/<i>` arrays of `variables` and their names (the inverse of
+    `load_variables`)."""
+    return ({f"model/{i}": v.numpy() for i, v in enumerate(variables)},
+            [v.path for v in variables])
+
+
 def load_variables(variables, arrays: dict, header: dict, path) -> None:
     """Assigns a checkpoint's `model/<i>` arrays to `variables` if they are the ones it
     saved (the same `structure` of names, the same shapes), else CheckpointError."""
@@ -115,9 +122,8 @@ class Sequence:
     # -- state -----------------------------------------------------------------------
 
     def state(self) -> tuple[dict, dict]:
-        arrays = {f"model/{i}": v.numpy() for i, v in enumerate(self.model.run_variables())}
-        header = {"config": self.config.to_dict(), "phase": self.index,
-                  "variables": [v.path for v in self.model.run_variables()],
+        arrays, names = variable_state(self.model.run_variables())
+        header = {"config": self.config.to_dict(), "phase": self.index, "variables": names,
                   "rng": self.rng.bit_generator.state, "finished": self.finished,
                   "reused": self.reused, "frozen": self.frozen,
                   "frozen_by": self.frozen_by.tolist(), "elapsed": self.elapsed}

@@ -38,7 +38,7 @@ from pathnet_tf.genetic import overlap, random_genotype
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
 from pathnet_tf.rl.envs import CHANNELS, VectorEnv
 from pathnet_tf.rl.evolution import WorkerPaths
-from pathnet_tf.run import load_checkpoint, load_variables  # the core's checks
+from pathnet_tf.run import load_checkpoint, load_variables, variable_state
 from pathnet_tf.summaries import TENSORBOARD_LEVELS, grid_image
 from pathnet_tf.workdir import RunTerminated, lock_workdir, prepare_workdir
 
@@ -244,9 +244,8 @@ class Transfer:
         self.phase += 1
 
     def state(self) -> tuple[dict, dict]:
-        arrays = {f"model/{i}": v.numpy() for i, v in enumerate(self.model.variables)}
-        header = {"config": self.config.to_dict(), "phase": self.phase,
-                  "variables": [v.path for v in self.model.variables],
+        arrays, names = variable_state(self.model.variables)
+        header = {"config": self.config.to_dict(), "phase": self.phase, "variables": names,
                   "finished": self.finished, "elapsed": self.elapsed}
         if self.current is not None:
             game_arrays, game_header = self.current.state()
