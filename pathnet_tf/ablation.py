@@ -7,7 +7,9 @@
 A **condition** is a set of values of the protocol switches (`protocol.SWITCHES`):
 `paper` (the defaults), `tf1` (the TF1 code's protocol, `--protocol=tf1`), one TF1
 deviation switched on from the paper protocol (`paper+<switch>`), or one switched off
-from the TF1 protocol (`tf1-<switch>`, leave-one-out). `run` runs each condition's
+from the TF1 protocol (`tf1-<switch>`, leave-one-out); more changes chain
+(`tf1-frozen_path-tournament`: the TF1 protocol with the paper's fair tournament and
+unforced paths). `run` runs each condition's
 campaign with `auto_binary_mnist_pathnet.sh` (the four orderings, PathNet unless
 `--modes` says more) into `ROOT/<condition>/`; it is resumable like the script.
 
@@ -30,6 +32,7 @@ import argparse
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -57,12 +60,34 @@ def _conditions() -> dict[str, dict]:
 
 CONDITIONS = _conditions()
 
+# Conditions of more than one change that the ablation runs besides the 20 above.
+# `tf1-frozen_path-tournament`: the TF1 protocol with the paper's fair tournament and
+# unforced paths, the two choices the paper's claim needs (REFERENCE.md 2).
+COMPOUND = ("tf1-frozen_path-tournament",)
+
+
+def condition_switches(name: str) -> dict:
+    """The switches' values of condition `name`: a base (`paper` or `tf1`) then any
+    number of `+<switch>` (the TF1 code's value) and `-<switch>` (the paper's value),
+    e.g. `tf1-frozen_path-tournament`. Switch names have no `+` or `-` in them."""
+    base, *changes = re.split(r"(?=[+-])", name)
+    bad = base not in protocol.PROTOCOLS or any(
+        change[1:] not in protocol.SWITCHES for change in changes)
+    if bad or len({change[1:] for change in changes}) < len(changes):
+        raise ValueError(
+            f"condition ({name!r}) must be one of {', '.join(CONDITIONS)}, or a base "
+            f"(paper, tf1) then +<switch> / -<switch>, each switch once, of "
+            f"{', '.join(protocol.SWITCHES)}")
+    values = dict(protocol.preset(base))
+    for change in changes:
+        source = "tf1" if change[0] == "+" else "paper"
+        values[change[1:]] = protocol.preset(source)[change[1:]]
+    return values
+
 
 def condition_flags(name: str) -> list[str]:
     """The flags of condition `name` (every switch given explicitly)."""
-    if name not in CONDITIONS:
-        raise ValueError(f"condition ({name!r}) must be one of {', '.join(CONDITIONS)}")
-    return [f"--{key}={value}" for key, value in CONDITIONS[name].items()]
+    return [f"--{key}={value}" for key, value in condition_switches(name).items()]
 
 
 # ------------------------------------------------------------------------------ running
@@ -147,14 +172,30 @@ def reproduction(ours: dict, logs: dict) -> list[dict]:
     return rows
 
 
+def _is_condition(name: str) -> bool:
+    try:
+        condition_switches(name)
+    except ValueError:
+        return False
+    return True
+
+
+def condition_folders(root) -> list[str]:
+    """The folders below `root` named as conditions: the listed ones in their order,
+    then any other condition name, sorted."""
+    root = pathlib.Path(root)
+    present = {f.name for f in root.iterdir() if f.is_dir()} if root.is_dir() else set()
+    listed = [name for name in [*CONDITIONS, *COMPOUND] if name in present]
+    return listed + sorted(n for n in present - set(listed) if _is_condition(n))
+
+
 def summarize(root, logs_folder, seed: int = 0, resamples: int = RESAMPLES) -> dict:
     root = pathlib.Path(root)
     conditions = {}
-    for name in CONDITIONS:
-        if (root / name).is_dir():
-            summary = summarize_condition(root / name, seed, resamples)
-            if summary is not None:
-                conditions[name] = {"flags": condition_flags(name), **summary}
+    for name in condition_folders(root):
+        summary = summarize_condition(root / name, seed, resamples)
+        if summary is not None:
+            conditions[name] = {"flags": condition_flags(name), **summary}
     logs = logs_summary(logs_folder, seed, resamples)
     tf1 = conditions.get("tf1")
     return {"root": str(root), "conditions": conditions, "tf1_logs": logs,
@@ -336,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_bootstrap_arguments(reporting, args)
     try:
         if args.command == "list":
-            for name in CONDITIONS:
+            for name in [*CONDITIONS, *COMPOUND]:
                 print(f"{name}: {' '.join(condition_flags(name))}")
             return 0
         if args.command == "run":

@@ -1,6 +1,7 @@
 """pathnet_tf.ablation: the conditions, and the report on synthetic campaigns and logs."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -36,6 +37,24 @@ def test_condition_flags_are_the_scripts_flags():
         assert f"--{flag[2:].split('=')[0]}:" in done.stdout
 
 
+def test_compound_conditions_chain_changes_from_their_base():
+    paper, tf1 = protocol.preset("paper"), protocol.preset("tf1")
+    fair = ablation.condition_switches("tf1-frozen_path-tournament")
+    assert {k for k in tf1 if fair[k] != tf1[k]} == {"frozen_path", "tournament"}
+    assert fair["frozen_path"] == paper["frozen_path"] == "available"
+    assert fair["tournament"] == paper["tournament"] == "fair"
+    both = ablation.condition_switches("paper+init+aggregation")
+    assert {k for k in paper if both[k] != paper[k]} == {"init", "aggregation"}
+    # The listed conditions parse to what CONDITIONS holds.
+    for name, values in ablation.CONDITIONS.items():
+        assert ablation.condition_switches(name) == values
+    for name in ablation.COMPOUND:
+        assert ablation.condition_flags(name)[0].startswith("--frozen_path=")
+    for bad in ("tf1-tournament-tournament", "tf1+", "tf2-init", "paper*init", "tf1-speed"):
+        with pytest.raises(ValueError, match=re.escape(f"condition ({bad!r}) must be one of")):
+            ablation.condition_switches(bad)
+
+
 def campaign(folder, first_second):
     """PathNet runs of the four orderings: `first_second[pair] = (first, second)`
     generations, the pair learned first (task A) and, in the opposite ordering, second."""
@@ -54,6 +73,8 @@ def root(tmp_path):
                                          "4v5": (300, 149), "6v7": (100, 49)})
     campaign(tmp_path / "runs" / "paper", {p: (150, 150) for p in ("1v3", "1v2", "4v5", "6v7")})
     (tmp_path / "runs" / "not_a_condition").mkdir()
+    campaign(tmp_path / "runs" / "tf1-frozen_path-tournament",
+             {p: (150, 120) for p in ("1v3", "1v2", "4v5", "6v7")})
     logs = tmp_path / "logs"
     logs.mkdir()
     # The logs count from 0: 199 logged = 200 counted from 1.
@@ -65,7 +86,11 @@ def root(tmp_path):
 def test_report_ratios_reproduction_and_figures(root):
     out = root / "out"
     summary = ablation.write_report(root / "runs", out, root / "logs", resamples=200)
-    assert list(summary["conditions"]) == ["paper", "tf1"]
+    # The listed conditions in their order, then the compound one; other folders left out.
+    assert list(summary["conditions"]) == ["paper", "tf1", "tf1-frozen_path-tournament"]
+    fair = summary["conditions"]["tf1-frozen_path-tournament"]
+    assert fair["flags"] == ablation.condition_flags("tf1-frozen_path-tournament")
+    assert fair["first_over_second"]["all"]["ratio"] == pytest.approx(151 / 121)
     tf1 = summary["conditions"]["tf1"]
     assert tf1["runs"] == 12 and tf1["seeds_per_ordering"]["1v3->1v2"] == 3
     assert tf1["first_over_second"]["1v3"]["ratio"] == pytest.approx(201 / 100)
