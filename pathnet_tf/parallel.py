@@ -5,9 +5,10 @@ computation (`tf.vectorized_map`), the winners' module updates averaged per modu
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
-from pathnet_tf.training import TaskTrainer, all_finite, select_winner
+from pathnet_tf.training import TaskTrainer, all_finite, exact_fitness, select_winner
 
 
 class ParallelTaskTrainer(TaskTrainer):
@@ -66,7 +67,6 @@ class ParallelTaskTrainer(TaskTrainer):
         cand_slots = cand_slots + head_slots
         masks = masks[:-2] + [tf.ones([k * b], tf.bool)] * 2
         steps = tf.shape(batch_indices)[1]
-        batch = tf.shape(batch_indices)[2]
         first_step = tf.convert_to_tensor(self.step) + 1.0
 
         def body(t, cand_params, cand_slots, correct, loss_sum):
@@ -85,11 +85,10 @@ class ParallelTaskTrainer(TaskTrainer):
             (tf.constant(0), cand_params, cand_slots, zeros, zeros))
         finite = tf.vectorized_map(lambda args: all_finite([args[0], *args[1]]),
                                    (loss_sum, cand_params))
-        fitness, loss = self._guard(finite, correct / tf.cast(steps * batch, tf.float32),
-                                    loss_sum / tf.cast(steps, tf.float32))
-        fitness, loss, finite = (tf.reshape(fitness, [k, b]), tf.reshape(loss, [k, b]),
+        correct, loss = self._guard(finite, correct, loss_sum / tf.cast(steps, tf.float32))
+        correct, loss, finite = (tf.reshape(correct, [k, b]), tf.reshape(loss, [k, b]),
                                  tf.reshape(finite, [k, b]))
-        winners = tf.map_fn(lambda fl: select_winner(fl[0], fl[1]), (fitness, loss),
+        winners = tf.map_fn(lambda fl: select_winner(fl[0], fl[1]), (correct, loss),
                             fn_output_signature=tf.int32)  # [K]
         chosen = winners + b * tf.range(k)  # flat candidate index of each winner
 
@@ -104,7 +103,7 @@ class ParallelTaskTrainer(TaskTrainer):
             self._merge_rows([slot[n] for slot in self.slots],
                              pick([slot[n] for slot in cand_slots]), plan, ok)
         self.step.assign_add(tf.cast(steps, tf.float32))
-        return fitness, loss, winners
+        return correct, loss, winners
 
     def _merge_rows(self, variables, slot_values, plan, ok):
         """Averages the K winners' trained modules (`[K, ...]`, slot layout) into the
@@ -144,8 +143,9 @@ class ParallelTaskTrainer(TaskTrainer):
         batch]`. Returns `(fitness [K, B], loss [K, B], winners [K])` as NumPy arrays;
         the winners' updates are merged into the model (see the class docstring)."""
         self._check_traced_slots()
-        fitness, loss, winners = self._tournament(paths, batch_indices)
-        return fitness.numpy(), loss.numpy(), winners.numpy()
+        correct, loss, winners = self._tournament(paths, batch_indices)
+        examples = int(np.prod(np.shape(batch_indices)[1:]))  # T·batch per candidate
+        return exact_fitness(correct, examples), loss.numpy(), winners.numpy()
 
     def run_tournament(self, paths, batch_indices):
         if self.tournaments != 1:

@@ -4,7 +4,8 @@ The B candidates train one after the other on the *same* weights, with no snapsh
 and no restore: candidate b starts from what candidates 0..b-1 left, trains its T
 minibatches (its own, freshly drawn: the generation's `[B·T, batch]` indices are cut
 into B blocks of T) and its updates stay in the model, winner or not. Fitness is each
-one's mean training accuracy over its T minibatches; the winner's genotype
+one's mean training accuracy over its T minibatches (its correct count, divided on
+the host: `run_tournament` gives B·T·batch examples, each candidate T·batch); the winner's genotype
 overwrites the loser's, as in the fair tournament (genetic.Tournament).
 
 One compiled call per generation, like `training.TaskTrainer` (one trace; frozen
@@ -14,6 +15,7 @@ weights are not finite is dropped: its updates are not kept, it gets fitness 0.
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from pathnet_tf.layers import first_index
@@ -47,9 +49,9 @@ class SharedTaskTrainer(TaskTrainer):
         blocks = tf.reshape(batch_indices, [count, -1, tf.shape(batch_indices)[1]])
         steps = tf.shape(blocks)[1]  # T
         names = range(len(self.optimizer.slot_names))
-        fitness, loss, finite = [], [], []
+        correct, loss, finite = [], [], []
         for b in range(count):
-            plans, trained, trained_slots, f, mean_loss = self._train_candidates(
+            plans, trained, trained_slots, hits, mean_loss = self._train_candidates(
                 paths[b:b + 1], blocks[b], params, slots,
                 first_update=b * steps if b else None)
             ok = all_finite([mean_loss[0], *trained[0]])
@@ -61,15 +63,18 @@ class SharedTaskTrainer(TaskTrainer):
             params = [tf.where(ok, new, old) for new, old in zip(new_params, params)]
             slots = [tuple(tf.where(ok, new_slots[k][i], slot[k]) for k in names)
                      for i, slot in enumerate(slots)]
-            fitness.append(f[0])
+            correct.append(hits[0])
             loss.append(mean_loss[0])
             finite.append(ok)
-        fitness, loss = self._guard(tf.stack(finite), tf.stack(fitness), tf.stack(loss))
-        winner = select_winner(fitness, loss)
+        correct, loss = self._guard(tf.stack(finite), tf.stack(correct), tf.stack(loss))
+        winner = select_winner(correct, loss)
         for variable, value in zip(self.params, params):  # every candidate's updates
             variable.assign(value)
         for slot, values in zip(self.slots, slots):
             for variable, value in zip(slot, values):
                 variable.assign(value)
         self.step.assign_add(tf.cast(tf.shape(batch_indices)[0], tf.float32))
-        return fitness, loss, winner
+        return correct, loss, winner
+
+    def _examples_per_candidate(self, batch_indices) -> int:
+        return int(np.size(batch_indices)) // self.tournament_size  # a block of T each

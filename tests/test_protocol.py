@@ -15,7 +15,7 @@ from pathnet_tf.model import PathNet
 from pathnet_tf.module_kinds import module_kinds
 from pathnet_tf.optimizers import make_optimizer
 from pathnet_tf.shared_tournament import SharedTaskTrainer
-from pathnet_tf.training import TaskTrainer
+from pathnet_tf.training import TaskTrainer, exact_fitness
 from tests.test_training import manual_sgd
 
 L, M, N, UNITS, CLASSES = 3, 4, 2, 5, 2
@@ -532,3 +532,35 @@ def test_a_resumed_task_gets_back_its_always_on_modules(tmp_path):
                                           module_types="tf1"), tasks)
     resumed.load_state(*state, tmp_path)
     np.testing.assert_array_equal(resumed.current.trainer.evaluator.always_on.numpy(), frozen)
+
+
+@pytest.mark.parametrize("kind", ["fair", "shared", "parallel"])
+def test_fitness_is_the_exact_fraction_under_xla_so_792_of_800_meets_0_99(kind):
+    # Under XLA a float32 `correct / n` is `correct * (1/n)`: 792/800 came out as
+    # 0.98999995 and failed the TF1 protocol's 0.99 threshold. Fitness is now the count
+    # divided on the host in float64: exactly k / n, as the TF1 code computes it.
+    from pathnet_tf.parallel import ParallelTaskTrainer
+
+    assert exact_fitness(np.float32(792), 800) >= 0.99
+    assert float(np.float32(792) * (np.float32(1) / np.float32(800))) < 0.99  # the trap
+    model = make_model(heads=1)
+    x, y = make_data(n=40)
+    optimizer = make_optimizer("sgd", 0.05)
+    rng = np.random.default_rng(3)
+    steps, batch = 5, 8  # 40 examples per candidate: k/40 is not a float32 product
+    if kind == "parallel":
+        trainer = ParallelTaskTrainer(model, 0, x, y, optimizer, tournaments=2,
+                                      jit_compile=True)
+        run = lambda: trainer.run_tournaments(  # noqa: E731
+            rng.integers(0, M, size=(2, 2, L, N)).astype(np.int32),
+            rng.integers(0, 40, size=(2, steps, batch)).astype(np.int32))[0]
+    else:
+        cls, blocks = (SharedTaskTrainer, 2) if kind == "shared" else (TaskTrainer, 1)
+        trainer = cls(model, 0, x, y, optimizer, jit_compile=True)
+        run = lambda: trainer.run_tournament(  # noqa: E731
+            rng.integers(0, M, size=(2, L, N)).astype(np.int32),
+            rng.integers(0, 40, size=(blocks * steps, batch)).astype(np.int32))[0]
+    values = np.concatenate([np.ravel(run()) for _ in range(6)])
+    counts = np.round(values * steps * batch)
+    assert values.dtype == np.float64 and np.all((counts > 0) & (counts <= steps * batch))
+    np.testing.assert_array_equal(values, counts / (steps * batch))
