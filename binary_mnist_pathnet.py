@@ -32,11 +32,8 @@ cli.define_run_flags("runs/binary_mnist")
 
 def config_from_flags() -> BinaryMnistConfig:
     cli.apply_protocol()  # --protocol's preset, for the switches not given explicitly
-    return BinaryMnistConfig(
-        pathnet=cli.pathnet_config(), evolution=cli.evolution_config(FLAGS.jit_compile),
-        mode=FLAGS.mode, task_a=",".join(FLAGS.task_a), task_b=",".join(FLAGS.task_b),
-        noise=FLAGS.noise, noise_kind=FLAGS.noise_kind, data_dir=FLAGS.data_dir,
-        max_train=FLAGS.max_train, seed=FLAGS.seed)
+    return BinaryMnistConfig(task_a=",".join(FLAGS.task_a), task_b=",".join(FLAGS.task_b),
+                             **cli.mnist_experiment_fields())
 
 
 def run() -> None:

@@ -35,10 +35,7 @@ cli.define_run_flags("runs/split_mnist")
 
 def run() -> None:
     cli.apply_protocol()
-    config = SplitMnistConfig(
-        pathnet=cli.pathnet_config(), evolution=cli.evolution_config(FLAGS.jit_compile),
-        mode=FLAGS.mode, tasks=FLAGS.tasks, noise=FLAGS.noise, noise_kind=FLAGS.noise_kind,
-        data_dir=FLAGS.data_dir, max_train=FLAGS.max_train, seed=FLAGS.seed)
+    config = SplitMnistConfig(tasks=FLAGS.tasks, **cli.mnist_experiment_fields())
     cli.run_mnist_experiment(config, "split_mnist")
 
 

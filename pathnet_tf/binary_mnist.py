@@ -39,7 +39,8 @@ def run_pairs(config, pairs, workdir, log: Callable[[str], None] = print,
     data_rng = np.random.default_rng([config.seed, 0])
     keras.utils.set_random_seed(config.seed)
     tasks = [data_lib.binary_task(mnist, digits, config.noise, data_rng,
-                                  max_train=config.max_train, noise_kind=config.noise_kind)
+                                  max_train=config.max_train, noise_kind=config.noise_kind,
+                                  train_split=config.train_split)
              for digits in pairs]
     net = config.pathnet
 

@@ -87,6 +87,9 @@ def define_mnist_flags(noise: float, noise_help: str) -> None:
     flags.DEFINE_enum("noise_kind", "salt_and_pepper", list(protocol.CHOICES["noise_kind"]),
                       "salt_and_pepper: a noisy pixel becomes 0 or 1 (the paper); "
                       "additive_salt: it gets + u, u in [1 - noise, 1), clipped to 1 (TF1).")
+    flags.DEFINE_enum("train_split", "full", list(protocol.CHOICES["train_split"]),
+                      "Training images: full, the 60,000 (the paper); tf1, the 55,000 of "
+                      "TF's input_data loader (images 5,000-59,999; TF1 code).")
     flags.DEFINE_enum("protocol", "paper", list(protocol.PROTOCOLS),
                       "Preset of the protocol switches (" + ", ".join(protocol.SWITCHES)
                       + "): the paper's (the defaults) or the TF1 code's; a switch's flag "
@@ -209,6 +212,15 @@ def evolution_config(jit_compile: bool) -> EvolutionConfig:
         mutation_rate=FLAGS.mutation_rate, mutation_boundary=FLAGS.mutation_boundary,
         jit_compile=jit_compile, parallel=FLAGS.parallel, tournament=FLAGS.tournament,
         genotype=FLAGS.genotype)
+
+
+def mnist_experiment_fields() -> dict:
+    """The fields every MNIST experiment config takes from the flags (after
+    `apply_protocol`): the network, the evolution, the mode and the images."""
+    return dict(pathnet=pathnet_config(), evolution=evolution_config(FLAGS.jit_compile),
+                mode=FLAGS.mode, noise=FLAGS.noise, noise_kind=FLAGS.noise_kind,
+                train_split=FLAGS.train_split, data_dir=FLAGS.data_dir,
+                max_train=FLAGS.max_train, seed=FLAGS.seed)
 
 
 def check_run_flags() -> None:

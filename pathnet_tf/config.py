@@ -12,7 +12,7 @@ import dataclasses
 import math
 
 from pathnet_tf import modes
-from pathnet_tf.data import NOISE_KINDS, DataError, validate_digits
+from pathnet_tf.data import NOISE_KINDS, TRAIN_SPLITS, DataError, validate_digits
 from pathnet_tf.genetic import BOUNDARIES, GENOTYPES
 
 # The choices below are defined here, at the bottom of the import graph, so that
@@ -27,7 +27,8 @@ AGGREGATIONS = ("sum", "mean")  # model.PathNet.plan
 MODULE_TYPES_CHOICES = ("linear", "tf1")  # model.module_kinds
 INITS = ("glorot", "tf1")  # model.PathNet.initial_values
 TOURNAMENTS = ("fair", "shared")  # training.TaskTrainer, shared_tournament.py
-# GENOTYPES (genetic.Tournament) and NOISE_KINDS (data.binary_task) are imported above.
+# GENOTYPES (genetic.Tournament), NOISE_KINDS and TRAIN_SPLITS (data.binary_task) are
+# imported above.
 
 
 def conv_output_length(length: int, kernel: int, stride: int, padding: str) -> int:
@@ -160,6 +161,7 @@ class _MnistExperiment:
     mode: str = "pathnet"  # or the controls: "independent", "finetune" (modes.py)
     noise: float = 0.5  # salt-and-pepper probability per pixel
     noise_kind: str = "salt_and_pepper"  # or "additive_salt" (the TF1 code's)
+    train_split: str = "full"  # or "tf1": the 55,000 images of TF's input_data loader
     data_dir: str | None = None  # None: the bundled data/mnist
     max_train: int | None = None  # keep only this many training images per task (tests)
     seed: int = 0
@@ -173,6 +175,7 @@ class _MnistExperiment:
         if not (isinstance(self.noise, (int, float)) and 0 <= self.noise <= 1):
             raise ValueError(f"noise ({self.noise!r}) must be in [0, 1]")
         _check_choice(self, "noise_kind", NOISE_KINDS)
+        _check_choice(self, "train_split", TRAIN_SPLITS)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

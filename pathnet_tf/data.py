@@ -40,6 +40,10 @@ from pathnet_tf.mnist_files import (  # noqa: F401
 )
 
 NOISE_KINDS = ("salt_and_pepper", "additive_salt")  # binary_task's noise_kind
+# binary_task's train_split: all 60,000 training images, or the 55,000 of TF's
+# `input_data` loader (the TF1 code's), which holds out the first 5,000 as validation.
+TRAIN_SPLITS = ("full", "tf1")
+TF1_VALIDATION_SIZE = 5000
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -196,6 +200,7 @@ def binary_task(
     max_train: int | None = None,
     max_test: int | None = None,
     noise_kind: str = "salt_and_pepper",
+    train_split: str = "full",
 ) -> BinaryTask:
     """Builds the noisy binary task digits[0] (label 0) vs digits[1] (label 1).
 
@@ -218,6 +223,9 @@ def binary_task(
       max_test: if given, a positive int: keep at most this many test examples.
       noise_kind: "salt_and_pepper" (the paper's) or "additive_salt" (the TF1
         code's, `additive_salt`), drawn with probability `noise`.
+      train_split: "full" (the 60,000 training images) or "tf1" (the 55,000 of TF's
+        `input_data` loader, which the TF1 code trains on: training images 5,000
+        to 59,999, the first 5,000 being its validation set).
 
     Returns:
       A `BinaryTask` named like "1v3".
@@ -231,6 +239,9 @@ def binary_task(
     noise = _validate_probability(noise, "noise")
     if noise_kind not in NOISE_KINDS:
         raise DataError(f"noise_kind {noise_kind!r} must be one of {', '.join(NOISE_KINDS)}.")
+    if train_split not in TRAIN_SPLITS:
+        raise DataError(
+            f"train_split {train_split!r} must be one of {', '.join(TRAIN_SPLITS)}.")
     for name, limit in (("max_train", max_train), ("max_test", max_test)):
         if limit is not None and (
             isinstance(limit, (bool, np.bool_))
@@ -244,9 +255,11 @@ def binary_task(
             f"{type(rng).__name__}."
         )
 
+    first_train = TF1_VALIDATION_SIZE if train_split == "tf1" else 0
     splits = {}
     for split, images, labels, limit in (
-        ("train", mnist.train_images, mnist.train_labels, max_train),
+        ("train", mnist.train_images[first_train:], mnist.train_labels[first_train:],
+         max_train),
         ("test", mnist.test_images, mnist.test_labels, max_test),
     ):
         for digit in (first, second):

@@ -19,6 +19,8 @@ from pathnet_tf.config import (
     MODULE_TYPES_CHOICES,
     NOISE_KINDS,
     TOURNAMENTS,
+    TRAIN_SPLITS,
+    BinaryMnistConfig,
     EvolutionConfig,
     PathNetConfig,
 )
@@ -29,21 +31,22 @@ SWITCHES = {
     "frozen_path": "pathnet", "aggregation": "pathnet", "module_types": "pathnet",
     "init": "pathnet", "tournament": "evolution", "genotype": "evolution",
     "threshold": "evolution", "population_size": "evolution", "noise_kind": "",
+    "train_split": "",
 }
 
 # The choices of the switches that are names (the paper's first).
 CHOICES = {"frozen_path": FROZEN_PATHS, "aggregation": AGGREGATIONS,
            "module_types": MODULE_TYPES_CHOICES, "init": INITS, "tournament": TOURNAMENTS,
-           "genotype": GENOTYPES, "noise_kind": NOISE_KINDS}
+           "genotype": GENOTYPES, "noise_kind": NOISE_KINDS, "train_split": TRAIN_SPLITS}
 
 # The TF1 code's protocol, item by item (REFERENCE.md 2a): 1 frozen path always on,
 # 2 sum / M, 3 candidates in turn on shared weights, 4 stop at 0.99, 5 population 20,
 # 6 identity / linear / residual modules, 7 truncated normal σ 0.1 and biases 0.1,
-# 8 additive salt, 9 the drifting mask mutation. (SGD 0.05, T 50, batch 16, B 2 are
-# already the defaults.)
+# 8 additive salt, 9 the drifting mask mutation, 10 the 55,000 training images of TF's
+# input_data loader. (SGD 0.05, T 50, batch 16, B 2 are already the defaults.)
 TF1 = {"frozen_path": "always_on", "aggregation": "mean", "tournament": "shared",
        "threshold": 0.99, "population_size": 20, "module_types": "tf1", "init": "tf1",
-       "noise_kind": "additive_salt", "genotype": "tf1_mask"}
+       "noise_kind": "additive_salt", "genotype": "tf1_mask", "train_split": "tf1"}
 
 PROTOCOLS = ("paper", "tf1")
 
@@ -52,7 +55,9 @@ def _defaults() -> dict:
     sections = {"pathnet": PathNetConfig(), "evolution": EvolutionConfig()}
     values = {name: getattr(sections[section], name)
               for name, section in SWITCHES.items() if section}
-    values["noise_kind"] = "salt_and_pepper"
+    experiment = BinaryMnistConfig()
+    values.update({name: getattr(experiment, name)
+                   for name, section in SWITCHES.items() if not section})
     return values
 
 
@@ -84,11 +89,13 @@ def switches_of(config) -> dict:
 
 
 def apply(config, name: str, **given):
-    """`config` (an MNIST experiment config: `pathnet`, `evolution`, `noise_kind`) with
-    protocol `name`'s switches set, then those `given` (library use of the presets)."""
+    """`config` (an MNIST experiment config: `pathnet`, `evolution`, `noise_kind`,
+    `train_split`) with protocol `name`'s switches set, then those `given` (library use
+    of the presets)."""
     values = resolve(name, given)
     sections = {"pathnet": config.pathnet, "evolution": config.evolution}
     changes = {section: dataclasses.replace(sections[section], **{
         key: value for key, value in values.items() if SWITCHES[key] == section})
         for section in sections}
-    return dataclasses.replace(config, noise_kind=values["noise_kind"], **changes)
+    own = {key: value for key, value in values.items() if not SWITCHES[key]}
+    return dataclasses.replace(config, **own, **changes)

@@ -355,6 +355,34 @@ def test_binary_task_takes_the_noise_kind():
         data_lib.binary_task(mnist, (1, 3), 0.5, rng, noise_kind="pepper")
 
 
+def test_tf1_train_split_leaves_out_input_datas_first_5000_training_images():
+    # Training image i holds i in its first two pixels (i // 250, i % 250): which
+    # images a task keeps shows through the noise-free pixels. Digits alternate 1, 3.
+    count = 6000
+    images = np.zeros((count, 28, 28), np.uint8)
+    images[:, 0, 0], images[:, 0, 1] = np.arange(count) // 250, np.arange(count) % 250
+    labels = np.where(np.arange(count) % 2 == 0, 1, 3).astype(np.uint8)
+    test = np.zeros((4, 28, 28), np.uint8)
+    mnist = data_lib.Mnist(images, labels, test, np.array([1, 3, 1, 3], np.uint8))
+
+    def held(split):
+        task = data_lib.binary_task(mnist, (1, 3), 0.0, np.random.default_rng(0),
+                                    train_split=split)
+        pixels = np.round(task.train_x[:, :2] * 255).astype(int)
+        return np.sort(pixels[:, 0] * 250 + pixels[:, 1])
+
+    np.testing.assert_array_equal(held("full"), np.arange(count))
+    np.testing.assert_array_equal(held("tf1"), np.arange(5000, count))
+    with pytest.raises(data_lib.DataError, match="train_split 'tf2' must be one of full, tf1"):
+        data_lib.binary_task(mnist, (1, 3), 0.0, np.random.default_rng(0), train_split="tf2")
+    assert protocol.preset("tf1")["train_split"] == "tf1"
+    assert protocol.preset("paper")["train_split"] == "full"
+    config = protocol.apply(BinaryMnistConfig(), "tf1")
+    assert config.train_split == "tf1" and config.noise_kind == "additive_salt"
+    with pytest.raises(ValueError, match="train_split"):
+        BinaryMnistConfig(train_split="half")
+
+
 # -- the TF1 mutation -------------------------------------------------------------------------
 
 def test_tf1_mutation_offsets_and_rate():
