@@ -47,18 +47,10 @@ ORDERINGS = "1,3:1,2 1,2:1,3 4,5:6,7 6,7:4,5"
 TOLERANCE = 0.15  # the reproduction target: each mean within ±15 % of the logs'
 
 
-def _conditions() -> dict[str, dict]:
-    """name -> the switches' values (every switch, so a run's flags say all of them)."""
-    paper, tf1 = protocol.preset("paper"), protocol.preset("tf1")
-    out = {"paper": paper, "tf1": tf1}
-    for name in protocol.SWITCHES:
-        out[f"paper+{name}"] = {**paper, name: tf1[name]}
-    for name in protocol.SWITCHES:
-        out[f"tf1-{name}"] = {**tf1, name: paper[name]}
-    return out
-
-
-CONDITIONS = _conditions()
+# The listed conditions: the two presets, each TF1 deviation switched on from the paper
+# protocol, and each switched off from the TF1 protocol (leave-one-out).
+LISTED = ("paper", "tf1", *(f"paper+{name}" for name in protocol.SWITCHES),
+          *(f"tf1-{name}" for name in protocol.SWITCHES))
 
 # Conditions of more than one change that the ablation runs besides the 20 above.
 # `tf1-frozen_path-tournament`: the TF1 protocol with the paper's fair tournament and
@@ -75,7 +67,7 @@ def condition_switches(name: str) -> dict:
         change[1:] not in protocol.SWITCHES for change in changes)
     if bad or len({change[1:] for change in changes}) < len(changes):
         raise ValueError(
-            f"condition ({name!r}) must be one of {', '.join(CONDITIONS)}, or a base "
+            f"condition ({name!r}) must be one of {', '.join(LISTED)}, or a base "
             f"(paper, tf1) then +<switch> / -<switch>, each switch once, of "
             f"{', '.join(protocol.SWITCHES)}")
     values = dict(protocol.preset(base))
@@ -83,6 +75,10 @@ def condition_switches(name: str) -> dict:
         source = "tf1" if change[0] == "+" else "paper"
         values[change[1:]] = protocol.preset(source)[change[1:]]
     return values
+
+
+# name -> the switches' values (every switch, so a run's flags say all of them)
+CONDITIONS = {name: condition_switches(name) for name in LISTED}
 
 
 def condition_flags(name: str) -> list[str]:

@@ -144,8 +144,12 @@ class ParallelTaskTrainer(TaskTrainer):
         the winners' updates are merged into the model (see the class docstring)."""
         self._check_traced_slots()
         correct, loss, winners = self._tournament(paths, batch_indices)
-        examples = int(np.prod(np.shape(batch_indices)[1:]))  # T·batch per candidate
-        return exact_fitness(correct, examples), loss.numpy(), winners.numpy()
+        return (exact_fitness(correct, self._examples_per_candidate(batch_indices)),
+                loss.numpy(), winners.numpy())
+
+    def _examples_per_candidate(self, batch_indices) -> int:
+        """T·batch: a tournament's indices `[T, batch]` of the K side by side."""
+        return int(np.prod(np.shape(batch_indices)[1:]))
 
     def run_tournament(self, paths, batch_indices):
         if self.tournaments != 1:
