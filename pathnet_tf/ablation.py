@@ -208,6 +208,33 @@ def _interval(value: dict) -> str:
     return f"{value['ratio']:.2f} [{low:.2f}, {high:.2f}]"
 
 
+def _controls_markdown(summary: dict) -> list[str]:
+    """The controls' table: task-B generations per mode and PathNet's speedups over
+    them, for the conditions whose campaigns ran a control."""
+    rows = []
+    for name, entry in summary["conditions"].items():
+        task_b = entry["task_b"]
+        if set(task_b) <= {"pathnet"}:
+            continue
+        cells = []
+        for mode in ("pathnet", "independent", "finetune"):
+            value = task_b.get(mode)
+            cells.append("" if value is None else
+                         f"{value['generations_mean']:.1f} ({value['runs']}, "
+                         f"{value['solved_fraction']:.0%} solved)")
+        speedups = {s["comparison"]: s for s in entry["speedups"] if s["task_b"] == "all"}
+        for comparison in ("independent / pathnet", "finetune / pathnet"):
+            cells.append(_interval(speedups[comparison]) if comparison in speedups else "")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return ["", "## The controls", "",
+            "Task-B generations (mean over the four orderings' task B; runs; solved), and "
+            "PathNet's speedups on task B: > 1 is PathNet faster. 95 % bootstrap CIs.", "",
+            "| condition | PathNet | independent | fine-tune | independent / PathNet | "
+            "fine-tune / PathNet |", "|---" * 6 + "|", *rows]
+
+
 def to_markdown(summary: dict) -> str:
     lines = ["# The TF1 gap, condition by condition", "",
              "First / second: mean generations of a digit pair learned first (PathNet "
@@ -225,6 +252,7 @@ def to_markdown(summary: dict) -> str:
                      + f" | {task_b.get('generations_mean', float('nan')):.1f} | "
                      f"{entry['solved_fraction']:.3f} | "
                      + ("" if accuracy is None else f"{accuracy:.4f}") + " |")
+    lines += _controls_markdown(summary)
     logs = summary["tf1_logs"]
     lines += ["", "TF1 logs (4 × 1000 runs): " + ", ".join(
         f"{pair} {_interval(value)}" for pair, value in logs.items()), ""]

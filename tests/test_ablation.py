@@ -72,6 +72,13 @@ def root(tmp_path):
     campaign(tmp_path / "runs" / "tf1", {"1v3": (200, 99), "1v2": (200, 99),
                                          "4v5": (300, 149), "6v7": (100, 49)})
     campaign(tmp_path / "runs" / "paper", {p: (150, 150) for p in ("1v3", "1v2", "4v5", "6v7")})
+    # The paper condition's controls: independent twice as slow, fine-tune level.
+    for index, (a, b) in enumerate([((1, 3), (1, 2)), ((1, 2), (1, 3))]):
+        for seed in range(3):
+            write_run(tmp_path / "runs" / "paper" / f"i{index}" / f"s{seed}", "independent",
+                      seed, None, b, 0, 300 + seed)
+            write_run(tmp_path / "runs" / "paper" / f"f{index}" / f"s{seed}", "finetune",
+                      seed, a, b, 150, 150 + seed)
     (tmp_path / "runs" / "not_a_condition").mkdir()
     campaign(tmp_path / "runs" / "tf1-frozen_path-tournament",
              {p: (150, 120) for p in ("1v3", "1v2", "4v5", "6v7")})
@@ -111,8 +118,17 @@ def test_report_ratios_reproduction_and_figures(root):
     written = json.loads((out / "summary.json").read_text())
     assert written["conditions"]["tf1"]["flags"] == ablation.condition_flags("tf1")
     markdown = (out / "summary.md").read_text()
-    assert "| tf1 | 12 |" in markdown and "| paper | 12 |" in markdown
+    assert "| tf1 | 12 |" in markdown and "| paper | 24 |" in markdown
     assert "## The tf1 condition against the TF1 logs" in markdown
+    # The controls: only the paper condition ran them; independent / PathNet on 1v2 and
+    # 1v3 (PathNet's task B 151 there), fine-tune / PathNet over the two orderings.
+    paper = summary["conditions"]["paper"]
+    assert paper["runs"] == 24 and set(paper["task_b"]) == {"pathnet", "independent",
+                                                            "finetune"}
+    controls = markdown.split("## The controls")[1].split("\n\n")[2].splitlines()
+    assert len(controls) == 3 and controls[2].startswith("| paper | 151.0 (12, 100% solved)")
+    assert "| 301.0 (6, 100% solved) | 151.0 (6, 100% solved) | 1.99 [" in controls[2]
+    assert re.search(r"\| 1\.00 \[0\.9\d, 1\.0\d\] \|$", controls[2])
     rows = (out / "runs_tf1.csv").read_text().splitlines()
     assert len(rows) == 13 and rows[0].startswith("mode,ordering,seed,task_a_generations")
     assert "pathnet,1v3->1v2,0,200,True,0.95,1v2,99,True,0.95," in rows
