@@ -1,11 +1,13 @@
 """The MinAtar report on synthetic results: grouping, the speedup and its interval,
-the markdown table and the figure."""
+the markdown table and the figure; the sweep's points."""
 
 import json
 
 import numpy as np
+import pytest
 
 from pathnet_tf.rl import report
+from tests.test_script import ROOT
 
 
 def fake_run(directory, mode, seed, curve):
@@ -52,3 +54,20 @@ def test_the_independent_control_serves_every_pair_ending_with_its_game(tmp_path
     groups = report.grouped(report.load_runs(tmp_path))
     assert sorted(groups) == [("breakout", "asterix"), ("space_invaders", "asterix")]
     assert all(len(modes["independent"]) == 1 for modes in groups.values())
+
+
+def test_the_sweeps_points_parse_to_config_fields_of_their_types():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "sweep_minatar", ROOT / "benchmarks" / "sweep_minatar.py")
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    assert sweep.parse_point("default") == {} == sweep.parse_point(" ")
+    point = sweep.parse_point("num_workers=8,envs_per_worker=8,learning_rate=3e-3")
+    assert point == {"num_workers": 8, "envs_per_worker": 8, "learning_rate": 0.003}
+    assert isinstance(point["num_workers"], int)
+    assert sweep.parse_point("mutation_rate=0.1") == {"mutation_rate": 0.1}
+    for bad in ("workers=8", "num_workers", "num_workers=8,,"):
+        with pytest.raises(ValueError, match="must be field=value of game_a"):
+            sweep.parse_point(bad)
