@@ -12,7 +12,6 @@ no change); points are separated by semicolons. `--out` appends the JSON lines t
 file as they come, and a point and seed already in it are skipped (resumable).
 """
 
-import dataclasses
 import json
 import os
 import sys
@@ -24,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from pathnet_tf.rl.config import MinAtarConfig  # noqa: E402
+from pathnet_tf.rl.config import MinAtarConfig, parse_changes  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("game", "breakout", "The game learned.")
@@ -33,25 +32,6 @@ flags.DEFINE_integer("seeds", 3, "Runs per point (seeds 0..seeds-1).")
 flags.DEFINE_string("points", "default", "Settings, `;`-separated; each `field=value,...`.")
 flags.DEFINE_string("out", "", "A JSON-lines file to append to and resume from.")
 flags.DEFINE_boolean("jit_compile", True, "XLA, as minatar_pathnet.py's default.")
-
-
-def parse_point(point: str) -> dict:
-    """`"num_workers=8,envs_per_worker=8"` -> `{"num_workers": 8, ...}`, each value
-    converted to its field's type; `"default"` -> `{}`."""
-    point = point.strip()
-    if point in ("", "default"):
-        return {}
-    fields = {field.name: field for field in dataclasses.fields(MinAtarConfig)}
-    changes = {}
-    for item in point.split(","):
-        name, _, value = item.partition("=")
-        name = name.strip()
-        if name not in fields or not value:
-            raise ValueError(f"point item ({item!r}) must be field=value of "
-                             f"{', '.join(fields)}")
-        default = getattr(MinAtarConfig(), name)
-        changes[name] = type(default)(value) if default is not None else float(value)
-    return changes
 
 
 def run_point(changes: dict, seed: int, game: str, frames: int, jit_compile: bool) -> dict:
@@ -77,7 +57,7 @@ def run_point(changes: dict, seed: int, game: str, frames: int, jit_compile: boo
 def main(argv):
     del argv
     points = [p.strip() for p in FLAGS.points.split(";") if p.strip()]
-    parsed = {point: parse_point(point) for point in points}  # all checked first
+    parsed = {point: parse_changes(point) for point in points}  # all checked first
     done = {}
     if FLAGS.out and os.path.exists(FLAGS.out):
         with open(FLAGS.out) as lines:

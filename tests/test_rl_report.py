@@ -1,5 +1,5 @@
 """The MinAtar report on synthetic results: grouping, the speedup and its interval,
-the markdown table and the figure; the sweep's points."""
+the markdown table and the figure; the sweep's points (rl.config.parse_changes)."""
 
 import json
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pathnet_tf.rl import report
-from tests.test_script import ROOT
+from pathnet_tf.rl.config import MinAtarConfig, parse_changes
 
 
 def fake_run(directory, mode, seed, curve):
@@ -57,17 +57,12 @@ def test_the_independent_control_serves_every_pair_ending_with_its_game(tmp_path
 
 
 def test_the_sweeps_points_parse_to_config_fields_of_their_types():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "sweep_minatar", ROOT / "benchmarks" / "sweep_minatar.py")
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
-    assert sweep.parse_point("default") == {} == sweep.parse_point(" ")
-    point = sweep.parse_point("num_workers=8,envs_per_worker=8,learning_rate=3e-3")
+    assert parse_changes("default") == {} == parse_changes(" ")
+    point = parse_changes("num_workers=8,envs_per_worker=8,learning_rate=3e-3")
     assert point == {"num_workers": 8, "envs_per_worker": 8, "learning_rate": 0.003}
     assert isinstance(point["num_workers"], int)
-    assert sweep.parse_point("mutation_rate=0.1") == {"mutation_rate": 0.1}
-    for bad in ("workers=8", "num_workers", "num_workers=8,,"):
-        with pytest.raises(ValueError, match="must be field=value of game_a"):
-            sweep.parse_point(bad)
+    assert parse_changes("mutation_rate=0.1") == {"mutation_rate": 0.1}
+    assert MinAtarConfig(**parse_changes("game_a=asterix")).game_a == "asterix"
+    for bad in ("workers=8", "num_workers", "num_workers=8,,", "conv_layers=8"):
+        with pytest.raises(ValueError, match="must be field=value of a number or name"):
+            parse_changes(bad)

@@ -110,3 +110,24 @@ class MinAtarConfig:
         values = dataclasses.asdict(self)
         values["conv_layers"] = [list(layer) for layer in self.conv_layers]
         return values
+
+
+def parse_changes(text: str) -> dict:
+    """`"num_workers=8,envs_per_worker=8"` -> `{"num_workers": 8, ...}`: changes of
+    `MinAtarConfig` fields, each value converted to its field's type (`"default"` or
+    an empty text: no change). For sweeps (`benchmarks/sweep_minatar.py`)."""
+    text = text.strip()
+    if text in ("", "default"):
+        return {}
+    defaults = MinAtarConfig()
+    names = [field.name for field in dataclasses.fields(MinAtarConfig)]
+    changes = {}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        name = name.strip()
+        default = getattr(defaults, name, None)
+        if name not in names or not value or isinstance(default, tuple):
+            raise ValueError(f"point item ({item!r}) must be field=value of a number or "
+                             f"name field: {', '.join(names)}")
+        changes[name] = float(value) if default is None else type(default)(value)
+    return changes
