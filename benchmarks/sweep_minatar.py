@@ -57,7 +57,12 @@ def run_point(changes: dict, seed: int, game: str, frames: int, jit_compile: boo
 def main(argv):
     del argv
     points = [p.strip() for p in FLAGS.points.split(";") if p.strip()]
-    parsed = {point: parse_changes(point) for point in points}  # all checked first
+    try:  # every point checked, as a whole config, before anything runs
+        parsed = {point: parse_changes(point) for point in points}
+        for changes in parsed.values():
+            MinAtarConfig(game_a=FLAGS.game, game_b=FLAGS.game, frames=FLAGS.frames, **changes)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
     done = {}
     if FLAGS.out and os.path.exists(FLAGS.out):
         with open(FLAGS.out) as lines:
