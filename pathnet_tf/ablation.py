@@ -33,6 +33,7 @@ import json
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ from pathnet_tf import atomic_io, protocol, report, tf1_logs
 from pathnet_tf.stats import RESAMPLES, add_bootstrap_arguments, check_bootstrap_arguments
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+CAMPAIGN_SCRIPT = ROOT / "auto_binary_mnist_pathnet.sh"
 ORDERINGS = "1,3:1,2 1,2:1,3 4,5:6,7 6,7:4,5"
 TOLERANCE = 0.15  # the reproduction target: each mean within ±15 % of the logs'
 
@@ -91,7 +93,12 @@ def condition_flags(name: str) -> list[str]:
 
 def run(names: Sequence[str], root, runs: int, jobs: int, batch: int, modes: str,
         extra: str = "") -> int:
-    """Runs each condition's campaign in turn; returns the first non-zero exit status."""
+    """Runs each condition's campaign in turn; returns the first non-zero exit status.
+
+    A SIGTERM or SIGINT sent to this process reaches the running campaign (which stops
+    its runs, each writing a checkpoint) and no later condition starts: the status is
+    then 128 + the signal's number, and the same command continues where it stopped.
+    """
     for name in names:
         condition_flags(name)  # every name checked before anything runs
     status = 0
@@ -101,9 +108,40 @@ def run(names: Sequence[str], root, runs: int, jobs: int, batch: int, modes: str
                    EXTRA_FLAGS=" ".join([*condition_flags(name), *extra.split()]),
                    REPORT_FLAGS="--no-figures")
         print(f"=== condition {name}: {env['EXTRA_FLAGS']}", flush=True)
-        done = subprocess.run(["bash", str(ROOT / "auto_binary_mnist_pathnet.sh")], env=env)
-        status = status or done.returncode
+        returncode, stopped_by = _run_forwarding_stops(["bash", str(CAMPAIGN_SCRIPT)], env)
+        if stopped_by:
+            print(f"stopped by {signal.Signals(stopped_by).name} during condition {name}: "
+                  "rerun the same command to continue", file=sys.stderr, flush=True)
+            return 128 + stopped_by
+        status = status or returncode
     return status
+
+
+def _run_forwarding_stops(command: list[str], env: dict) -> tuple[int, int]:
+    """Runs `command`, passing on a SIGTERM or SIGINT this process receives meanwhile.
+
+    Returns (its exit status, the first signal passed on or 0). Without this a SIGTERM
+    (what Slurm and Ray send) would end this process alone and leave the campaign's
+    runs going, orphaned.
+    """
+    received, children = [], []
+
+    def forward(signum, frame):
+        received.append(signum)
+        for child in children:
+            child.send_signal(signum)
+
+    previous = {signum: signal.signal(signum, forward)
+                for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        children.append(subprocess.Popen(command, env=env))
+        for signum in received:  # a stop that came while the command was starting
+            children[0].send_signal(signum)
+        returncode = children[0].wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return returncode, (received[0] if received else 0)
 
 
 # ------------------------------------------------------------------------------ summary

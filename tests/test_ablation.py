@@ -1,9 +1,12 @@
 """pathnet_tf.ablation: the conditions, and the report on synthetic campaigns and logs."""
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -148,3 +151,36 @@ def test_run_checks_every_condition_before_running_any(tmp_path):
     with pytest.raises(ValueError, match="condition .'tf2'."):
         ablation.run(["paper", "tf2"], tmp_path, runs=1, jobs=1, batch=1, modes="pathnet")
     assert not list(tmp_path.iterdir())
+
+
+FAKE_CAMPAIGN = """\
+#!/bin/bash
+# Stands in for auto_binary_mnist_pathnet.sh: notes that it started, then waits; a TERM
+# is noted and ends it with the script's status for a stop.
+echo "started $RESULTS_DIR" >> "$MARKS"
+trap 'echo "stopped $RESULTS_DIR" >> "$MARKS"; exit 130' TERM
+while true; do sleep 0.1; done
+"""
+
+
+def test_a_sigterm_to_run_stops_the_running_campaign_and_starts_no_other(tmp_path):
+    fake = tmp_path / "fake_campaign.sh"
+    fake.write_text(FAKE_CAMPAIGN)
+    marks = tmp_path / "marks.txt"
+    root = tmp_path / "root"
+    driver = (f"import pathlib, sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+              "from pathnet_tf import ablation\n"
+              f"ablation.CAMPAIGN_SCRIPT = pathlib.Path({str(fake)!r})\n"
+              f"sys.exit(ablation.run(['paper', 'tf1'], {str(root)!r}, runs=1, jobs=1,"
+              " batch=1, modes='pathnet'))\n")
+    process = subprocess.Popen([sys.executable, "-c", driver], stderr=subprocess.PIPE,
+                               env=dict(os.environ, MARKS=str(marks)), text=True)
+    deadline = time.monotonic() + 60
+    while not (marks.exists() and marks.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert marks.read_text().splitlines() == [f"started {root / 'paper'}",
+                                              f"stopped {root / 'paper'}"]
+    assert "stopped by SIGTERM during condition paper: rerun the same command" in err

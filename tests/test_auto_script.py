@@ -4,8 +4,10 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -121,3 +123,33 @@ def test_ray_backend_writes_what_the_local_backend_writes(tmp_path):
                     task.pop("wall_seconds")
         assert got == expected, name
     assert (json.loads((tmp_path / "ray" / "summary.json").read_text())["num_runs"] == 6)
+
+
+def test_a_sigterm_reaches_every_running_batch_and_the_script_says_how_to_go_on(tmp_path):
+    # PYTHON stands in for the interpreter: the script's own checks and the report go to
+    # the real one; a batch (binary_mnist_pathnet.py --seeds=...) notes its start, then
+    # waits for a TERM, notes it and exits as a run stopped by SIGTERM does.
+    marks = tmp_path / "marks.txt"
+    fake = tmp_path / "python"
+    fake.write_text(f"""#!/bin/bash
+if [[ " $* " != *" --seeds="* ]]; then exec {sys.executable} "$@"; fi
+for arg in "$@"; do [[ "$arg" == --seeds=* ]] && seeds="${{arg#--seeds=}}"; done
+echo "started $seeds" >> {marks}
+trap 'echo "stopped $seeds" >> {marks}; exit 143' TERM
+while true; do sleep 0.1; done
+""")
+    fake.chmod(0o755)
+    env = dict(os.environ, PYTHON=str(fake), RESULTS_DIR=str(tmp_path / "runs"), RUNS="2",
+               BATCH="1", JOBS="2", MODES="pathnet", ORDERINGS="1,3:1,2")
+    script = subprocess.Popen(["bash", str(SCRIPT)], env=env, cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while (not marks.exists() or len(marks.read_text().splitlines()) < 2) and (
+            time.monotonic() < deadline):
+        time.sleep(0.05)
+    script.send_signal(signal.SIGTERM)
+    _, err = script.communicate(timeout=60)
+    assert script.returncode == 130, err
+    assert sorted(marks.read_text().splitlines()) == [
+        "started 0", "started 1", "stopped 0", "stopped 1"]
+    assert "stopped: rerun the same command to continue" in err
