@@ -74,18 +74,32 @@ def ratio_of_means(numerator: Sequence[Sequence[float]], denominator: Sequence[S
     is the average of its strata's means. Both sides are resampled independently,
     within each stratum. None if a side has no values.
     """
+    return _ratio(numerator, denominator, seed, key, resamples, np.mean, "mean")
+
+
+def ratio_of_medians(numerator: Sequence[Sequence[float]],
+                     denominator: Sequence[Sequence[float]], seed: int, key: str,
+                     resamples: int = RESAMPLES) -> dict | None:
+    """`ratio_of_means` with medians: a side's statistic is the average of its strata's
+    medians. Robust to right-censored values (runs stopped at a generation limit count
+    at the limit) as long as fewer than half of a stratum's runs are censored."""
+    return _ratio(numerator, denominator, seed, key, resamples, np.median, "median")
+
+
+def _ratio(numerator, denominator, seed, key, resamples, statistic, name) -> dict | None:
     numerator = [np.asarray(s, dtype=np.float64) for s in numerator if len(s)]
     denominator = [np.asarray(s, dtype=np.float64) for s in denominator if len(s)]
     if not numerator or not denominator:
         return None
-    top = float(np.mean([s.mean() for s in numerator]))
-    bottom = float(np.mean([s.mean() for s in denominator]))
+    top = float(np.mean([statistic(s) for s in numerator]))
+    bottom = float(np.mean([statistic(s) for s in denominator]))
     if bottom == 0:
         return None
     rng = stream(seed, key)
-    replicates = resampled(numerator, rng, resamples) / resampled(denominator, rng, resamples)
-    return {"ratio": top / bottom, "ci95": interval(replicates), "numerator_mean": top,
-            "denominator_mean": bottom, "numerator_runs": int(sum(map(len, numerator))),
+    replicates = (resampled(numerator, rng, resamples, statistic)
+                  / resampled(denominator, rng, resamples, statistic))
+    return {"ratio": top / bottom, "ci95": interval(replicates), f"numerator_{name}": top,
+            f"denominator_{name}": bottom, "numerator_runs": int(sum(map(len, numerator))),
             "denominator_runs": int(sum(map(len, denominator)))}
 
 

@@ -184,3 +184,30 @@ def test_a_sigterm_to_run_stops_the_running_campaign_and_starts_no_other(tmp_pat
     assert marks.read_text().splitlines() == [f"started {root / 'paper'}",
                                               f"stopped {root / 'paper'}"]
     assert "stopped by SIGTERM during condition paper: rerun the same command" in err
+
+
+def test_medians_beside_means_when_task_a_often_stops_at_the_limit(tmp_path):
+    # Each pair learned first: 1 run in 3 stops unsolved at the limit (1000), the others
+    # as fast as learned second. The means show "transfer", the medians none.
+    folder = tmp_path / "paper+module_types"
+    campaign(folder, {p: (100, 100) for p in ("1v3", "1v2", "4v5", "6v7")})
+    for path in folder.rglob("results.json"):
+        results = json.loads(path.read_text())
+        if results["seed"] == 1:
+            results["task_a"].update(generations=1000, solved=False)
+            path.write_text(json.dumps(results))
+    entry = ablation.summarize_condition(folder, resamples=200)
+    means, medians = entry["first_over_second"], entry["first_over_second_medians"]
+    assert means["all"]["ratio"] == pytest.approx((100 + 1000 + 102) / 3 / 101)
+    assert medians["all"]["ratio"] == pytest.approx(102 / 101)
+    assert medians["1v3"]["numerator_median"] == 102
+    assert medians["all"]["ci95"][0] <= medians["all"]["ratio"] <= medians["all"]["ci95"][1]
+    assert set(medians) == {"1v3", "1v2", "4v5", "6v7", "all"}
+    assert entry["solved_fraction_by_role"] == {"task_a": pytest.approx(2 / 3), "task_b": 1.0}
+    markdown = ablation.to_markdown({"conditions": {"paper+module_types": entry},
+                                     "counting": "from 1", "tf1_logs": {},
+                                     "reproduction": []})
+    row = next(line for line in markdown.splitlines() if line.startswith("| paper+module"))
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[2].startswith("3.97 [") and cells[3].startswith("1.01 [")
+    assert cells[-2] == "0.67 / 1.00"
