@@ -345,27 +345,37 @@ def to_markdown(summary: dict) -> str:
 
 
 def plot_forest(summary: dict, path) -> pathlib.Path:
-    """Each condition's pooled first / second ratio with its CI; 1 and the logs' marked."""
+    """Each condition's pooled first / second ratio with its CI; 1 and the logs' marked;
+    the ratio of medians as a hollow diamond (apart from the dot where runs stopped
+    unsolved at the generation limit: their means mix speed with failure)."""
     from pathnet_tf.plotting import new_figure, save_figure
 
     names = [n for n, e in summary["conditions"].items() if "all" in e["first_over_second"]]
     figure, (axes,) = new_figure(6, 0.35 * max(len(names), 2) + 1)
+    medians_labelled = False
     for row, name in enumerate(names):
         value = summary["conditions"][name]["first_over_second"]["all"]
         low, high = value["ci95"]
         color = "tab:red" if name.startswith("tf1") else "tab:blue"
         axes.plot([low, high], [row, row], color=color)
         axes.plot([value["ratio"]], [row], "o", color=color)
+        median = summary["conditions"][name].get("first_over_second_medians", {}).get("all")
+        if median:
+            axes.plot([median["ratio"]], [row], "D", markerfacecolor="none", color=color,
+                      label=None if medians_labelled else "ratio of medians")
+            medians_labelled = True
     axes.axvline(1.0, color="black", linewidth=0.8)
     logs = summary["tf1_logs"].get("all")
     if logs:
         axes.axvspan(*logs["ci95"], color="tab:red", alpha=0.15)
         axes.axvline(logs["ratio"], color="tab:red", linestyle="--", linewidth=0.8,
                      label=f"TF1 logs {logs['ratio']:.2f}")
+    if logs or medians_labelled:
         axes.legend(loc="lower right")
     axes.set_yticks(range(len(names)), names)
     axes.invert_yaxis()
-    axes.set_xlabel("first / second (mean generations; > 1: transfer)")
+    axes.set_xlabel("first / second, generations (dots: means, lines: their 95 % CI; "
+                    "> 1: transfer)")
     return save_figure(figure, path)
 
 

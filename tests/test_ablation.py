@@ -211,3 +211,5 @@ def test_medians_beside_means_when_task_a_often_stops_at_the_limit(tmp_path):
     cells = [cell.strip() for cell in row.split("|")[1:-1]]
     assert cells[2].startswith("3.97 [") and cells[3].startswith("1.01 [")
     assert cells[-2] == "0.67 / 1.00"
+    summary = {"conditions": {"paper+module_types": entry}, "tf1_logs": {}}
+    assert png_written(ablation.plot_forest(summary, tmp_path / "forest.png"))
