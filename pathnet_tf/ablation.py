@@ -168,7 +168,7 @@ def summarize_condition(folder, seed: int = 0, resamples: int = RESAMPLES) -> di
             "seeds_per_ordering": {o: sum(r["ordering"] == o for r in pathnet)
                                    for o in sorted({r["ordering"] for r in pathnet})},
             "first_over_second": ratios, "first_over_second_medians": medians,
-            "task_b": task_b,
+            "overlap": overlap_of(pathnet, seed, resamples), "task_b": task_b,
             "solved_fraction": float(np.mean([t["solved"] for t in tasks])),
             "solved_fraction_by_role": {role: float(np.mean([r[role]["solved"] for r in pathnet]))
                                         for role in ("task_a", "task_b")},
@@ -198,13 +198,23 @@ def first_over_second_medians(pathnet: Sequence[dict], seed: int = 0,
     return out
 
 
-def logs_summary(folder, seed: int = 0, resamples: int = RESAMPLES) -> dict:
-    """The TF1 logs summarised like a condition, counted from 1 (as our runs are)."""
+def overlap_of(runs: Sequence[dict], seed: int = 0, resamples: int = RESAMPLES) -> dict | None:
+    """The modules the two best paths share (results.json's `overlap`): runs, mean and
+    its bootstrap CI (None without overlaps)."""
+    values = [run["overlap"] for run in runs if run.get("overlap") is not None]
+    described = stats.describe(values, seed, "overlap", resamples)
+    return None if described is None else {key: described[key] for key in (
+        "n", "mean", "mean_ci95")}
+
+
+def logs_summary(folder, seed: int = 0, resamples: int = RESAMPLES) -> tuple[dict, dict]:
+    """The TF1 logs summarised like a condition, counted from 1 (as our runs are): the
+    first / second ratios per pair and pooled, and the overlap (`overlap_of`)."""
     runs = tf1_logs.to_runs(tf1_logs.load_logs(folder))
     summary = report.summarize(runs, seed=seed, resamples=resamples, root=str(folder))
-    return {entry["task"]: {key: entry[key] for key in ("ratio", "ci95", "numerator_mean",
-                                                         "denominator_mean")}
-            for entry in summary["first_vs_second"]}
+    return ({entry["task"]: {key: entry[key] for key in ("ratio", "ci95", "numerator_mean",
+                                                          "denominator_mean")}
+             for entry in summary["first_vs_second"]}, overlap_of(runs, seed, resamples))
 
 
 def reproduction(ours: dict, logs: dict) -> list[dict]:
@@ -255,9 +265,10 @@ def summarize(root, logs_folder, seed: int = 0, resamples: int = RESAMPLES) -> d
         summary = summarize_condition(root / name, seed, resamples)
         if summary is not None:
             conditions[name] = {"flags": condition_flags(name), **summary}
-    logs = logs_summary(logs_folder, seed, resamples)
+    logs, logs_overlap = logs_summary(logs_folder, seed, resamples)
     tf1 = conditions.get("tf1")
     return {"root": str(root), "conditions": conditions, "tf1_logs": logs,
+            "tf1_logs_overlap": logs_overlap,
             "tolerance": TOLERANCE, "counting": "generations counted from 1 (the TF1 "
             "logs count from 0: one is added to each of their runs)",
             "reproduction": reproduction(tf1["first_over_second"], logs) if tf1 else []}
@@ -306,9 +317,10 @@ def to_markdown(summary: dict) -> str:
              "Medians: the same ratio of median generations, for conditions whose runs "
              "often stop unsolved at the generation limit (they count at the limit: the "
              "means then mix speed with failure). Solved: PathNet's task A / task B.",
+             "Overlap: modules the two best paths share (mean).",
              "", "| condition | runs | first / second, all pairs | medians, all pairs | 1v3 | "
-             "1v2 | 4v5 | 6v7 | task-B generations | solved | test accuracy |",
-             "|---" * 11 + "|"]
+             "1v2 | 4v5 | 6v7 | task-B generations | solved | test accuracy | overlap |",
+             "|---" * 12 + "|"]
     for name, entry in summary["conditions"].items():
         ratios = entry["first_over_second"]
         medians = entry.get("first_over_second_medians", {})
@@ -322,7 +334,8 @@ def to_markdown(summary: dict) -> str:
                      + f" | {task_b.get('generations_mean', float('nan')):.1f} | "
                      + (f"{solved['task_a']:.2f} / {solved['task_b']:.2f}" if solved else
                         f"{entry['solved_fraction']:.3f}") + " | "
-                     + ("" if accuracy is None else f"{accuracy:.4f}") + " |")
+                     + ("" if accuracy is None else f"{accuracy:.4f}") + " | "
+                     + _overlap_cell(entry.get("overlap")) + " |")
     lines += _controls_markdown(summary)
     logs = summary["tf1_logs"]
     lines += ["", "TF1 logs (4 × 1000 runs): " + ", ".join(
@@ -341,7 +354,20 @@ def to_markdown(summary: dict) -> str:
                 f"{'yes' if row['means_within_tolerance'] else 'no'} | "
                 f"{row['ours_ratio']:.2f} [{low:.2f}, {high:.2f}] | {row['logs_ratio']:.2f} | "
                 f"{'yes' if row['ratio_ci_holds_logs_ratio'] else 'no'} |")
+        ours = summary["conditions"]["tf1"].get("overlap")
+        theirs = summary.get("tf1_logs_overlap")
+        if ours and theirs:
+            lines += ["", "Modules the two best paths share (of L·N), mean [95 % CI]: ours "
+                      f"{_overlap_cell(ours, True)} ({ours['n']} runs), the TF1 logs "
+                      f"{_overlap_cell(theirs, True)} ({theirs['n']} runs)."]
     return "\n".join(lines) + "\n"
+
+
+def _overlap_cell(overlap: dict | None, interval: bool = False) -> str:
+    if overlap is None:
+        return ""
+    low, high = overlap["mean_ci95"]
+    return f"{overlap['mean']:.2f}" + (f" [{low:.2f}, {high:.2f}]" if interval else "")
 
 
 def plot_forest(summary: dict, path) -> pathlib.Path:

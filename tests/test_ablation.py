@@ -58,22 +58,24 @@ def test_compound_conditions_chain_changes_from_their_base():
             ablation.condition_switches(bad)
 
 
-def campaign(folder, first_second):
+def campaign(folder, first_second, overlap=None):
     """PathNet runs of the four orderings: `first_second[pair] = (first, second)`
-    generations, the pair learned first (task A) and, in the opposite ordering, second."""
+    generations, the pair learned first (task A) and, in the opposite ordering, second;
+    `overlap` (the best paths' shared modules) the seed plus it."""
     orderings = [((1, 3), (1, 2)), ((1, 2), (1, 3)), ((4, 5), (6, 7)), ((6, 7), (4, 5))]
     for index, (a, b) in enumerate(orderings):
         name_a, name_b = f"{a[0]}v{a[1]}", f"{b[0]}v{b[1]}"
         for seed in range(3):
             write_run(folder / f"o{index}" / f"s{seed}", "pathnet", seed, a, b,
-                      first_second[name_a][0] + seed, first_second[name_b][1] + seed)
+                      first_second[name_a][0] + seed, first_second[name_b][1] + seed,
+                      overlap=None if overlap is None else overlap + seed)
 
 
 @pytest.fixture
 def root(tmp_path):
     # tf1: every pair learned twice as fast second; paper: no transfer.
     campaign(tmp_path / "runs" / "tf1", {"1v3": (200, 99), "1v2": (200, 99),
-                                         "4v5": (300, 149), "6v7": (100, 49)})
+                                         "4v5": (300, 149), "6v7": (100, 49)}, overlap=1)
     campaign(tmp_path / "runs" / "paper", {p: (150, 150) for p in ("1v3", "1v2", "4v5", "6v7")})
     # The paper condition's controls: independent twice as slow, fine-tune level.
     for index, (a, b) in enumerate([((1, 3), (1, 2)), ((1, 2), (1, 3))]):
@@ -89,7 +91,7 @@ def root(tmp_path):
     logs.mkdir()
     # The logs count from 0: 199 logged = 200 counted from 1.
     write_log(logs / "1vs3_1vs2.log", [(199, 109, 1)] * 2 + [(201, 111, 1)] * 2)
-    write_log(logs / "1vs2_1vs3.log", [(199, 99, 1)] * 4)
+    write_log(logs / "1vs2_1vs3.log", [(199, 99, 3)] * 4)
     return tmp_path
 
 
@@ -123,6 +125,12 @@ def test_report_ratios_reproduction_and_figures(root):
     markdown = (out / "summary.md").read_text()
     assert "| tf1 | 12 |" in markdown and "| paper | 24 |" in markdown
     assert "## The tf1 condition against the TF1 logs" in markdown
+    # The best paths' overlap: ours 1-3 (mean 2, seeds 0-2 plus 1), the logs' 1 and 3.
+    assert tf1["overlap"]["mean"] == 2 and tf1["overlap"]["n"] == 12
+    assert summary["tf1_logs_overlap"]["mean"] == 2 and summary["tf1_logs_overlap"]["n"] == 8
+    assert re.search(r"share \(of L·N\), mean \[95 % CI\]: ours 2\.00 \[1\.\d\d, 2\.\d\d\] "
+                     r"\(12 runs\), the TF1 logs 2\.00 \[1\.\d\d, 2\.\d\d\] \(8 runs\)\.", markdown)
+    assert summary["conditions"]["paper"]["overlap"] is None
     # The controls: only the paper condition ran them; independent / PathNet on 1v2 and
     # 1v3 (PathNet's task B 151 there), fine-tune / PathNet over the two orderings.
     paper = summary["conditions"]["paper"]
@@ -134,7 +142,7 @@ def test_report_ratios_reproduction_and_figures(root):
     assert re.search(r"\| 1\.00 \[0\.9\d, 1\.0\d\] \|$", controls[2])
     rows = (out / "runs_tf1.csv").read_text().splitlines()
     assert len(rows) == 13 and rows[0].startswith("mode,ordering,seed,task_a_generations")
-    assert "pathnet,1v3->1v2,0,200,True,0.95,1v2,99,True,0.95," in rows
+    assert "pathnet,1v3->1v2,0,200,True,0.95,1v2,99,True,0.95,1" in rows
     for name in ("forest.png", "tf1_histograms.png"):
         assert name in summary["figures"] and png_written(out / name)
 
@@ -210,6 +218,6 @@ def test_medians_beside_means_when_task_a_often_stops_at_the_limit(tmp_path):
     row = next(line for line in markdown.splitlines() if line.startswith("| paper+module"))
     cells = [cell.strip() for cell in row.split("|")[1:-1]]
     assert cells[2].startswith("3.97 [") and cells[3].startswith("1.01 [")
-    assert cells[-2] == "0.67 / 1.00"
+    assert cells[-3] == "0.67 / 1.00" and cells[-1] == ""  # solved A / B; no overlaps
     summary = {"conditions": {"paper+module_types": entry}, "tf1_logs": {}}
     assert png_written(ablation.plot_forest(summary, tmp_path / "forest.png"))
