@@ -185,15 +185,21 @@ def first_over_second_medians(pathnet: Sequence[dict], seed: int = 0,
     limit: there the means mix learning speed with how often a task fails."""
     first, second = {}, {}
     for run in pathnet:
-        first.setdefault(run["task_a"]["name"], []).append(run["task_a"]["generations"])
-        second.setdefault(run["task_b"]["name"], []).append(run["task_b"]["generations"])
+        first.setdefault(run["task_a"]["name"], []).append(run["task_a"])
+        second.setdefault(run["task_b"]["name"], []).append(run["task_b"])
     common = sorted(set(first) & set(second))
     out = {}
     for name in common + (["all"] if len(common) > 1 else []):
         names = common if name == "all" else [name]
-        ratio = stats.ratio_of_medians([first[n] for n in names], [second[n] for n in names],
-                                       seed, f"first/second median|{name}", resamples)
+        strata = [first[n] for n in names], [second[n] for n in names]
+        ratio = stats.ratio_of_medians(
+            *([[t["generations"] for t in tasks] for tasks in side] for side in strata),
+            seed, f"first/second median|{name}", resamples)
         if ratio is not None:
+            # Exact only if every pair on both sides has more than half its runs solved:
+            # otherwise a median is the generation limit, not a measurement.
+            ratio["exact"] = all(2 * sum(t["solved"] for t in tasks) > len(tasks)
+                                 for side in strata for tasks in side)
             out[name] = ratio
     return out
 
@@ -316,7 +322,9 @@ def to_markdown(summary: dict) -> str:
              "ordering); > 1 is transfer. 95 % bootstrap CIs. " + summary["counting"] + ". "
              "Medians: the same ratio of median generations, for conditions whose runs "
              "often stop unsolved at the generation limit (they count at the limit: the "
-             "means then mix speed with failure). Solved: PathNet's task A / task B.",
+             "means then mix speed with failure); †: more than half of some pair's runs "
+             "stopped unsolved, so that pair's median is the limit, not a measurement. "
+             "Solved: PathNet's task A / task B.",
              "Overlap: modules the two best paths share (mean).",
              "", "| condition | runs | first / second, all pairs | medians, all pairs | 1v3 | "
              "1v2 | 4v5 | 6v7 | task-B generations | solved | test accuracy | overlap |",
@@ -326,7 +334,8 @@ def to_markdown(summary: dict) -> str:
         medians = entry.get("first_over_second_medians", {})
         cells = [_interval(ratios[p]) if p in ratios else "" for p in
                  ("all", "1v3", "1v2", "4v5", "6v7")]
-        cells.insert(1, _interval(medians["all"]) if "all" in medians else "")
+        cells.insert(1, "" if "all" not in medians else _interval(medians["all"])
+                     + ("" if medians["all"]["exact"] else " †"))
         task_b = entry["task_b"].get("pathnet", {})
         accuracy = entry["test_accuracy_mean"]
         solved = entry.get("solved_fraction_by_role")
@@ -373,7 +382,8 @@ def _overlap_cell(overlap: dict | None, interval: bool = False) -> str:
 def plot_forest(summary: dict, path) -> pathlib.Path:
     """Each condition's pooled first / second ratio with its CI; 1 and the logs' marked;
     the ratio of medians as a hollow diamond (apart from the dot where runs stopped
-    unsolved at the generation limit: their means mix speed with failure)."""
+    unsolved at the generation limit: their means mix speed with failure; none where a
+    median is the limit itself)."""
     from pathnet_tf.plotting import new_figure, save_figure
 
     names = [n for n, e in summary["conditions"].items() if "all" in e["first_over_second"]]
@@ -386,7 +396,7 @@ def plot_forest(summary: dict, path) -> pathlib.Path:
         axes.plot([low, high], [row, row], color=color)
         axes.plot([value["ratio"]], [row], "o", color=color)
         median = summary["conditions"][name].get("first_over_second_medians", {}).get("all")
-        if median:
+        if median and median.get("exact", True):
             axes.plot([median["ratio"]], [row], "D", markerfacecolor="none", color=color,
                       label=None if medians_labelled else "ratio of medians")
             medians_labelled = True

@@ -211,6 +211,7 @@ def test_medians_beside_means_when_task_a_often_stops_at_the_limit(tmp_path):
     assert medians["1v3"]["numerator_median"] == 102
     assert medians["all"]["ci95"][0] <= medians["all"]["ratio"] <= medians["all"]["ci95"][1]
     assert set(medians) == {"1v3", "1v2", "4v5", "6v7", "all"}
+    assert medians["all"]["exact"]  # 2 of 3 solved: the medians are measurements
     assert entry["solved_fraction_by_role"] == {"task_a": pytest.approx(2 / 3), "task_b": 1.0}
     markdown = ablation.to_markdown({"conditions": {"paper+module_types": entry},
                                      "counting": "from 1", "tf1_logs": {},
@@ -221,3 +222,18 @@ def test_medians_beside_means_when_task_a_often_stops_at_the_limit(tmp_path):
     assert cells[-3] == "0.67 / 1.00" and cells[-1] == ""  # solved A / B; no overlaps
     summary = {"conditions": {"paper+module_types": entry}, "tf1_logs": {}}
     assert png_written(ablation.plot_forest(summary, tmp_path / "forest.png"))
+    # Two of three unsolved in 1v3 learned first: its median is the limit.
+    for path in folder.rglob("results.json"):
+        results = json.loads(path.read_text())
+        if results["seed"] == 2 and results["task_a"]["name"] == "1v3":
+            results["task_a"].update(generations=1000, solved=False)
+            path.write_text(json.dumps(results))
+    entry = ablation.summarize_condition(folder, resamples=50)
+    medians = entry["first_over_second_medians"]
+    assert not medians["1v3"]["exact"] and not medians["all"]["exact"]
+    markdown = ablation.to_markdown({"conditions": {"paper+module_types": entry},
+                                     "counting": "from 1", "tf1_logs": {},
+                                     "reproduction": []})
+    row = next(line for line in markdown.splitlines() if line.startswith("| paper+module"))
+    assert row.split("|")[4].strip().endswith("] †")
+    assert medians["1v2"]["exact"] and medians["1v3"]["numerator_median"] == 1000
