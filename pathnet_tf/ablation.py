@@ -382,12 +382,12 @@ def _overlap_cell(overlap: dict | None, interval: bool = False) -> str:
 def plot_forest(summary: dict, path) -> pathlib.Path:
     """Each condition's pooled first / second ratio with its CI; 1 and the logs' marked;
     the ratio of medians as a hollow diamond (apart from the dot where runs stopped
-    unsolved at the generation limit: their means mix speed with failure; none where a
-    median is the limit itself)."""
+    unsolved at the generation limit: their means mix speed with failure; none, and a
+    † after the name, where a median is the limit itself)."""
     from pathnet_tf.plotting import new_figure, save_figure
 
     names = [n for n, e in summary["conditions"].items() if "all" in e["first_over_second"]]
-    figure, (axes,) = new_figure(6, 0.35 * max(len(names), 2) + 1)
+    figure, (axes,) = new_figure(7, 0.35 * max(len(names), 2) + 1)
     medians_labelled = False
     for row, name in enumerate(names):
         value = summary["conditions"][name]["first_over_second"]["all"]
@@ -408,10 +408,11 @@ def plot_forest(summary: dict, path) -> pathlib.Path:
                      label=f"TF1 logs {logs['ratio']:.2f}")
     if logs or medians_labelled:
         axes.legend(loc="lower right")
-    axes.set_yticks(range(len(names)), names)
+    axes.set_yticks(range(len(names)), [
+        name + ("" if summary["conditions"][name].get("first_over_second_medians", {}).get(
+            "all", {}).get("exact", True) else " †") for name in names])
     axes.invert_yaxis()
-    axes.set_xlabel("first / second, generations (dots: means, lines: their 95 % CI; "
-                    "> 1: transfer)")
+    axes.set_xlabel("first / second generations (> 1: transfer; †: a median at the limit)")
     return save_figure(figure, path)
 
 
