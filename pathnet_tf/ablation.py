@@ -388,7 +388,7 @@ def plot_forest(summary: dict, path) -> pathlib.Path:
 
     names = [n for n, e in summary["conditions"].items() if "all" in e["first_over_second"]]
     figure, (axes,) = new_figure(7, 0.35 * max(len(names), 2) + 1)
-    medians_labelled = False
+    medians_labelled, labels = False, []
     for row, name in enumerate(names):
         value = summary["conditions"][name]["first_over_second"]["all"]
         low, high = value["ci95"]
@@ -396,7 +396,9 @@ def plot_forest(summary: dict, path) -> pathlib.Path:
         axes.plot([low, high], [row, row], color=color)
         axes.plot([value["ratio"]], [row], "o", color=color)
         median = summary["conditions"][name].get("first_over_second_medians", {}).get("all")
-        if median and median.get("exact", True):
+        exact = median is None or median.get("exact", True)
+        labels.append(name if exact else name + " †")
+        if median and exact:
             axes.plot([median["ratio"]], [row], "D", markerfacecolor="none", color=color,
                       label=None if medians_labelled else "ratio of medians")
             medians_labelled = True
@@ -408,9 +410,7 @@ def plot_forest(summary: dict, path) -> pathlib.Path:
                      label=f"TF1 logs {logs['ratio']:.2f}")
     if logs or medians_labelled:
         axes.legend(loc="lower right")
-    axes.set_yticks(range(len(names)), [
-        name + ("" if summary["conditions"][name].get("first_over_second_medians", {}).get(
-            "all", {}).get("exact", True) else " †") for name in names])
+    axes.set_yticks(range(len(names)), labels)
     axes.invert_yaxis()
     axes.set_xlabel("first / second generations (> 1: transfer; †: a median at the limit)")
     return save_figure(figure, path)
