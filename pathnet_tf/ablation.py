@@ -183,15 +183,10 @@ def first_over_second_medians(pathnet: Sequence[dict], seed: int = 0,
     median learned second, with bootstrap CIs (`stats.ratio_of_medians`). Beside the
     ratio of means for conditions whose runs often stop unsolved at the generation
     limit: there the means mix learning speed with how often a task fails."""
-    first, second = {}, {}
-    for run in pathnet:
-        first.setdefault(run["task_a"]["name"], []).append(run["task_a"])
-        second.setdefault(run["task_b"]["name"], []).append(run["task_b"])
-    common = sorted(set(first) & set(second))
     out = {}
-    for name in common + (["all"] if len(common) > 1 else []):
-        names = common if name == "all" else [name]
-        strata = [first[n] for n in names], [second[n] for n in names]
+    for name, first, second in report.first_second_strata(pathnet):
+        strata = [[[run[role] for run in runs] for runs in side]
+                  for side, role in ((first, "task_a"), (second, "task_b"))]
         ratio = stats.ratio_of_medians(
             *([[t["generations"] for t in tasks] for tasks in side] for side in strata),
             seed, f"first/second median|{name}", resamples)

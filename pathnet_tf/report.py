@@ -63,7 +63,8 @@ from pathnet_tf.stats import (
     task_stats,
 )
 
-__all__ = ["CONFIDENCE", "PAPER", "RESAMPLES", "TF1", "describe", "load_runs", "main",
+__all__ = ["CONFIDENCE", "PAPER", "RESAMPLES", "TF1", "describe", "first_second_strata",
+           "load_runs", "main",
            "ratio_of_means", "read_run", "report", "summarize", "task_stats", "to_markdown"]
 
 # ----------------------------------------------------------------------------- loading
@@ -209,24 +210,34 @@ def _speedups(runs, seed, resamples) -> list[dict]:
     return out
 
 
-def _first_vs_second(runs, seed, resamples) -> list[dict]:
+def first_second_strata(runs: Iterable[dict]) -> list[tuple[str, list[list[dict]],
+                                                                list[list[dict]]]]:
+    """PathNet's digit pairs learned both first and second, each alone and then pooled
+    ("all", when there are two or more): (name, the runs learning it first, the runs
+    learning it second), each side one list of runs per pair (the ratios' strata)."""
     first = _by_task(runs, "pathnet", "task_a")
     second = _by_task(runs, "pathnet", "task_b")
     common = [name for name in first if name in second]
+    groups = [(name, [name]) for name in common] + ([("all", common)] if len(common) > 1 else [])
+    return [(name, [first[n] for n in names], [second[n] for n in names])
+            for name, names in groups]
+
+
+def _first_vs_second(runs, seed, resamples) -> list[dict]:
     out = []
-    for name in common + (["all"] if len(common) > 1 else []):
-        names = common if name == "all" else [name]
-        ratio = ratio_of_means([_generations(first[n], "task_a") for n in names],
-                               [_generations(second[n], "task_b") for n in names],
+    for name, first, second in first_second_strata(runs):
+        ratio = ratio_of_means([_generations(runs, "task_a") for runs in first],
+                               [_generations(runs, "task_b") for runs in second],
                                seed, f"first/second|{name}", resamples)
         if ratio is None:
             continue
         entry = {"task": name, **ratio}
         if name != "all":
-            entry["first_orderings"] = sorted({r["ordering"] for r in first[name]})
-            entry["second_orderings"] = sorted({r["ordering"] for r in second[name]})
-            entry["first_solved"] = sum(r["task_a"]["solved"] for r in first[name])
-            entry["second_solved"] = sum(r["task_b"]["solved"] for r in second[name])
+            (first,), (second,) = first, second
+            entry["first_orderings"] = sorted({r["ordering"] for r in first})
+            entry["second_orderings"] = sorted({r["ordering"] for r in second})
+            entry["first_solved"] = sum(r["task_a"]["solved"] for r in first)
+            entry["second_solved"] = sum(r["task_b"]["solved"] for r in second)
             if name in TF1["first_second"]:
                 entry["tf1"] = list(TF1["first_second"][name])
         out.append(entry)

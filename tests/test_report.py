@@ -135,6 +135,19 @@ def test_speedup_ratios(results_dir):
     assert first["all"]["ratio"] == pytest.approx(((200 + 150) / 2) / ((70 + pathnet_1v2) / 2))
 
 
+def test_first_second_strata_are_each_pair_then_all_from_pathnet_runs_only(results_dir):
+    runs, _ = report.load_runs(results_dir)
+    strata = report.first_second_strata(runs)
+    assert [name for name, _, _ in strata] == ["1v2", "1v3", "all"]
+    by_name = {name: (first, second) for name, first, second in strata}
+    (first,), (second,) = by_name["1v2"]
+    # 1v2 first: the two PathNet runs of 1v2->1v3 (not fine-tune's); second: 1v3->1v2's three.
+    assert sorted(r["task_a"]["generations"] for r in first) == [120, 180]
+    assert sorted(r["task_b"]["generations"] for r in second) == [50, 100, MAX_GENERATIONS]
+    assert {r["mode"] for side in by_name["all"] for runs in side for r in runs} == {"pathnet"}
+    assert [len(runs) for runs in by_name["all"][0]] == [2, 3]  # one list per pair
+
+
 def test_overlap_distribution(results_dir):
     summary = report.summarize(*report.load_runs(results_dir), resamples=100)
     overlap = summary["overlap"]
