@@ -12,6 +12,7 @@ import dataclasses
 import math
 
 from pathnet_tf import modes
+from pathnet_tf.checks import check_positive_ints as _check_positive_int
 from pathnet_tf.data import NOISE_KINDS, TRAIN_SPLITS, DataError, validate_digits
 from pathnet_tf.genetic import BOUNDARIES, GENOTYPES
 
@@ -36,13 +37,6 @@ def conv_output_length(length: int, kernel: int, stride: int, padding: str) -> i
     if padding == "same":
         return -(-length // stride)
     return max(0, (length - kernel) // stride + 1)
-
-
-def _check_positive_int(owner, *names):
-    for name in names:
-        value = getattr(owner, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} ({value!r}) must be a positive integer")
 
 
 def _check_choice(owner, name, choices):
