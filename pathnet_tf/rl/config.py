@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from pathnet_tf.checks import check_positive_int
 from pathnet_tf.config import COMPUTE_MODES
 from pathnet_tf.modes import MODES
 from pathnet_tf.rl.envs import check_game
@@ -62,9 +63,7 @@ class MinAtarConfig:
         for name in ("frames", "units", "num_modules", "num_active", "num_workers",
                      "envs_per_worker", "n_steps", "tournament_size", "evolve_every",
                      "fitness_episodes", "log_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} ({value!r}) must be a positive integer")
+            check_positive_int(name, getattr(self, name))
         for index, layer in enumerate(self.conv_layers):
             if len(layer) != 3 or min(layer) <= 0:
                 raise ValueError(f"conv_layers[{index}] ({layer}) must be three positive "
