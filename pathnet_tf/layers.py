@@ -20,6 +20,7 @@ import math
 import keras
 import tensorflow as tf
 
+from pathnet_tf.checks import check_positive_int
 from pathnet_tf.config import COMPUTE_MODES, PADDINGS, conv_output_length
 
 
@@ -143,12 +144,6 @@ class ModuleLayer(keras.layers.Layer):
         config.update(num_modules=self.num_modules, compute=self.compute, seed=self.seed,
                       activation=keras.activations.serialize(self.activation))
         return config
-
-
-def check_positive_int(name, value):
-    """ValueError naming `name` unless `value` is an int > 0 (a bool is not)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} ({value!r}) must be a positive integer")
 
 
 @keras.saving.register_keras_serializable(package="pathnet_tf")

@@ -27,6 +27,7 @@ import math
 import keras
 import tensorflow as tf
 
+from pathnet_tf.checks import check_positive_int
 from pathnet_tf.config import (
     AGGREGATIONS,
     COMPUTE_MODES,
@@ -39,7 +40,6 @@ from pathnet_tf.layers import (
     PathNetConv2D,
     PathNetDense,
     active_mask,
-    check_positive_int,
     first_occurrence,
     module_plan,
 )

@@ -4,8 +4,7 @@ What belongs here: `PathNetPBTConfig` (the run's settings: each member's PathNet
 GA, the task, population and budget, the searched hyperparameters and how PBT
 decides), its validation, its defaults and the control's hyperparameters. No
 training: the members, the PBT loop and the controls are in `pathnet_tf.pbt.pathnet`,
-which re-exports these names. It imports TensorFlow (through
-`pathnet_tf.layers.check_positive_int`), so `pathnet_tf.pbt` loads it lazily.
+which re-exports these names. No TensorFlow (tests/test_config_imports.py).
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 
 from pathnet_tf import data as data_lib
+from pathnet_tf.checks import check_positive_int
 from pathnet_tf.config import EvolutionConfig, PathNetConfig
 from pathnet_tf.genetic import default_mutation_rate
-from pathnet_tf.layers import check_positive_int
 from pathnet_tf.pbt.decisions import Hyperparameter, PBTConfig
 from pathnet_tf.protocol import PAPER, switches_of
 
