@@ -21,38 +21,60 @@ from pathnet_tf.config import (
     SplitMnistConfig,
 )
 from pathnet_tf.genetic import Tournament
-from pathnet_tf.lazy import loader
 from pathnet_tf.modes import MODES, Mode
 from pathnet_tf.modes import register as register_mode
 
-_LAZY = {
-    "PathNet": "model",
-    "PathNetDense": "layers",
-    "PathNetConv2D": "layers",
-    "TaskTrainer": "training",
-    "BatchSampler": "training",
-    "evolve": "training",
-    "TaskRun": "task_run",
-    "run_sequence": "run",
-    "load_mnist": "data",
-    "binary_task": "data",
-}
-
 __all__ = [
     "MODES",
+    "BatchSampler",
     "BinaryMnistConfig",
     "CifarSvhnConfig",
     "EvolutionConfig",
     "Mode",
+    "PathNet",
     "PathNetConfig",
+    "PathNetConv2D",
+    "PathNetDense",
     "SplitMnistConfig",
+    "TaskRun",
+    "TaskTrainer",
     "Tournament",
+    "binary_task",
+    "evolve",
+    "load_mnist",
     "register_mode",
-    *_LAZY,
+    "run_sequence",
 ]
 
 
-__getattr__ = loader(__name__, _LAZY, globals())
+def __getattr__(name: str):
+    """The names that need TensorFlow, imported on first use (PEP 562): one explicit
+    import per name, so a reader (and every tool that follows imports) finds where
+    each is defined. The value is then kept in the package's namespace."""
+    if name == "PathNet":
+        from pathnet_tf.model import PathNet as value
+    elif name == "PathNetDense":
+        from pathnet_tf.layers import PathNetDense as value
+    elif name == "PathNetConv2D":
+        from pathnet_tf.layers import PathNetConv2D as value
+    elif name == "TaskTrainer":
+        from pathnet_tf.training import TaskTrainer as value
+    elif name == "BatchSampler":
+        from pathnet_tf.training import BatchSampler as value
+    elif name == "evolve":
+        from pathnet_tf.training import evolve as value
+    elif name == "TaskRun":
+        from pathnet_tf.task_run import TaskRun as value
+    elif name == "run_sequence":
+        from pathnet_tf.run import run_sequence as value
+    elif name == "load_mnist":
+        from pathnet_tf.data import load_mnist as value
+    elif name == "binary_task":
+        from pathnet_tf.data import binary_task as value
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def __dir__():

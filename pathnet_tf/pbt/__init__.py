@@ -17,15 +17,15 @@ training); the core never imports it. One concern per module, imports pointing d
   (optional, `pip install -e .[ray]`; never imported here).
 - `plotting`: figures from history.csv. No TensorFlow.
 - `pathnet`: PBT of PathNet's learning rate and mutation rate; its config
-  (`PathNetPBTConfig`, TensorFlow through `pathnet_tf.layers`) in `pathnet_config`.
+  (`PathNetPBTConfig`, no TensorFlow) in `pathnet_config`.
 
-The NumPy-only names below import eagerly; the TensorFlow ones on first use, so
-`from pathnet_tf.pbt import load_config` checks a config without starting TensorFlow.
+The NumPy-only names below import eagerly; the others on first use (`__getattr__`, one
+explicit import per name), so `from pathnet_tf.pbt import load_config` checks a config
+without starting TensorFlow.
 """
 
 from __future__ import annotations
 
-from pathnet_tf.lazy import loader
 from pathnet_tf.pbt.config import (
     HYPERPARAMETER_NAMES,
     MODELS,
@@ -36,36 +36,64 @@ from pathnet_tf.pbt.config import (
 )
 from pathnet_tf.pbt.decisions import PBT, Decision, Hyperparameter, PBTConfig, num_in_quantile
 
-_LAZY = {
-    "VariableDropout": "models",
-    "build_model": "models",
-    "Splits": "data",
-    "split_mnist": "data",
-    "epoch_batches": "data",
-    "Population": "population",
-    "run": "runner",
-    "evaluate_checkpoint": "runner",
-    "initial_hyperparameters": "runner",
-    "CheckpointError": "runner",
-    "plot_run": "plotting",
-    "PathNetPBTConfig": "pathnet_config",
-    "PathNetMember": "pathnet",
-}
-
 __all__ = [
     "HYPERPARAMETER_NAMES",
     "MODELS",
     "PBT",
+    "CheckpointError",
     "ConfigError",
     "Decision",
     "Hyperparameter",
     "PBTConfig",
+    "PathNetMember",
+    "PathNetPBTConfig",
+    "Population",
     "RunConfig",
+    "Splits",
+    "VariableDropout",
+    "build_model",
+    "epoch_batches",
+    "evaluate_checkpoint",
+    "initial_hyperparameters",
     "load_config",
     "num_in_quantile",
     "parse_config",
-    *_LAZY,
+    "plot_run",
+    "run",
+    "split_mnist",
 ]
 
 
-__getattr__ = loader(__name__, _LAZY, globals())
+def __getattr__(name: str):
+    """The names that need TensorFlow (or matplotlib), imported on first use (PEP 562),
+    one explicit import per name; the value is then kept in the package's namespace."""
+    if name == "VariableDropout":
+        from pathnet_tf.pbt.models import VariableDropout as value
+    elif name == "build_model":
+        from pathnet_tf.pbt.models import build_model as value
+    elif name == "Splits":
+        from pathnet_tf.pbt.data import Splits as value
+    elif name == "split_mnist":
+        from pathnet_tf.pbt.data import split_mnist as value
+    elif name == "epoch_batches":
+        from pathnet_tf.pbt.data import epoch_batches as value
+    elif name == "Population":
+        from pathnet_tf.pbt.population import Population as value
+    elif name == "run":
+        from pathnet_tf.pbt.runner import run as value
+    elif name == "evaluate_checkpoint":
+        from pathnet_tf.pbt.runner import evaluate_checkpoint as value
+    elif name == "initial_hyperparameters":
+        from pathnet_tf.pbt.runner import initial_hyperparameters as value
+    elif name == "CheckpointError":
+        from pathnet_tf.pbt.runner import CheckpointError as value
+    elif name == "plot_run":
+        from pathnet_tf.pbt.plotting import plot_run as value
+    elif name == "PathNetPBTConfig":
+        from pathnet_tf.pbt.pathnet_config import PathNetPBTConfig as value
+    elif name == "PathNetMember":
+        from pathnet_tf.pbt.pathnet import PathNetMember as value
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
