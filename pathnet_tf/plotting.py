@@ -23,34 +23,14 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib import ticker
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from pathnet_tf import atomic_io
+from pathnet_tf.figures import new_figure, save_figure
 from pathnet_tf.modes import MODES
 
 FIRST, SECOND = "tab:gray", "tab:blue"
 PATH_A, PATH_B = "tab:blue", "tab:orange"
-
-
-def new_figure(width: float, height: float, panels: int = 1, columns: int = 1):
-    """A figure and a flat array of `panels` axes, `columns` per row (a panel is
-    `width` × `height` inches), without pyplot. Spare axes of the last row are hidden."""
-    columns = max(1, min(columns, panels))
-    rows = -(-panels // columns)
-    figure = Figure(figsize=(width * columns, height * rows), layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for spare in axes[panels:]:
-        spare.set_axis_off()
-    return figure, axes[:panels]
-
-
-def save_figure(figure: Figure, path) -> pathlib.Path:
-    """Renders with Agg (PNG from the suffix) to a temporary file, then renames."""
-    path = pathlib.Path(path)
-    atomic_io.write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100))
-    return path
 
 
 def _empty(path, message: str) -> pathlib.Path:
