@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from pathnet_tf.plotting import new_figure, save_figure
+from pathnet_tf.figures import new_figure, save_figure
 from pathnet_tf.results_schema import version_of
 
 
