@@ -39,6 +39,12 @@ class Mode:
     population of pathways (PathNet); False, train one fixed random path for
     B × T steps a generation (the controls). between: `between(model, best_path)`,
     called after every task but the last. help: one line for `--help`.
+    trainer: `trainer()` -> the `training.TaskTrainer` subclass that trains the fixed
+    path (None: `TaskTrainer`), e.g. one with a penalty in its compiled step.
+    hooks: functions -> sequence hook classes (`run.Sequence` makes one per run:
+    `task_start`, `task_end`, `state`, `load_state`, `results`), e.g. the state a
+    penalty carries across tasks. Both are functions that import when called, so that
+    this table stays free of TensorFlow.
     """
 
     name: str
@@ -48,6 +54,8 @@ class Mode:
     population: bool
     between: Callable
     help: str
+    trainer: Callable | None = None
+    hooks: tuple = ()
 
 
 MODES: dict[str, Mode] = {}
@@ -74,3 +82,28 @@ register(Mode("independent", "independent", "tab:gray", train_earlier=False,
 register(Mode("finetune", "fine-tune", "tab:orange", train_earlier=True, population=False,
               between=keep_everything,
               help="one fixed random path trained on each task in turn, nothing frozen"))
+
+
+# Regularisation baselines (issue 28, docs/continual.md): fine-tuning's one fixed path,
+# with a quadratic penalty in the compiled training step (`regularized.py`).
+def penalty_trainer():
+    from pathnet_tf.regularized import PenaltyTrainer
+
+    return PenaltyTrainer
+
+
+def regularizer():
+    from pathnet_tf.regularized import Regularizer
+
+    return Regularizer
+
+
+register(Mode("ewc", "EWC", "tab:green", train_earlier=True, population=False,
+              between=keep_everything,
+              help="fine-tuning's fixed path with elastic weight consolidation (--ewc_lambda; "
+                   "online with --ewc_gamma)",
+              trainer=penalty_trainer, hooks=(regularizer,)))
+register(Mode("si", "SI", "tab:purple", train_earlier=True, population=False,
+              between=keep_everything,
+              help="fine-tuning's fixed path with synaptic intelligence (--si_c)",
+              trainer=penalty_trainer, hooks=(regularizer,)))

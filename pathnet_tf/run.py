@@ -23,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pathnet_tf import checkpoint, modes
+from pathnet_tf.accuracy_matrix import AccuracyMatrix
 from pathnet_tf.atomic_io import write_json
 from pathnet_tf.evaluation import Evaluator
 from pathnet_tf.genetic import active_mask, overlap, random_genotype
@@ -85,6 +86,8 @@ class Sequence:
         self.evaluators: dict[int, Evaluator] = {}  # head -> its compiled evaluation
         self.elapsed = 0.0
         self.pool = pool  # a task_run.TrainerPool, for many runs in one process
+        # Sequence hooks: the accuracy matrix (continual.py) and the mode's own (modes.py).
+        self.hooks = [AccuracyMatrix(self), *(hook()(self) for hook in self.mode.hooks)]
 
     def trained(self, index: int) -> bool:
         return index == len(self.tasks) - 1 or self.mode.train_earlier
@@ -93,6 +96,8 @@ class Sequence:
         self.current = TaskRun(self.model, self.tasks[self.index], self.config, self.rng,
                                task_label(self.index, len(self.tasks)), self.fixed_path,
                                pool=self.pool)
+        for hook in self.hooks:
+            hook.task_start(self, self.current)
         return self.current
 
     def finish_task(self) -> None:
@@ -100,6 +105,8 @@ class Sequence:
         run, net = self.current, self.config.pathnet
         self.finished.append(run.results())
         self.evaluators[run.head] = run.trainer.evaluator
+        for hook in self.hooks:  # before the mode's step between tasks
+            hook.task_end(self, run)
         frozen = self.model.frozen.numpy() > 0.5
         path_mask = active_mask(run.result.best_path, net.num_modules)
         self.reused.append(int((frozen & path_mask).sum()) if self.mode.population else None)
@@ -127,6 +134,10 @@ class Sequence:
                   "rng": self.rng.bit_generator.state, "finished": self.finished,
                   "reused": self.reused, "frozen": self.frozen,
                   "frozen_by": self.frozen_by.tolist(), "elapsed": self.elapsed}
+        header["hooks"] = {}
+        for hook in self.hooks:
+            hook_arrays, header["hooks"][hook.name] = hook.state()
+            arrays.update({f"hook/{hook.name}/{k}": v for k, v in hook_arrays.items()})
         if self.current is not None:
             task_arrays, task_header = self.current.state()
             arrays.update({f"task/{name}": value for name, value in task_arrays.items()})
@@ -140,6 +151,11 @@ class Sequence:
         self.reused, self.frozen = header["reused"], header["frozen"]
         self.frozen_by = np.asarray(header["frozen_by"])
         self.elapsed = header["elapsed"]
+        for hook in self.hooks:  # before the current task starts (its hooks read them)
+            if hook.name in header.get("hooks", {}):
+                prefix = f"hook/{hook.name}/"
+                hook.load_state({k[len(prefix):]: v for k, v in arrays.items()
+                                 if k.startswith(prefix)}, header["hooks"][hook.name])
         for index in range(self.index):
             if self.trained(index):
                 self.model.add_task(num_classes(self.tasks[index]))  # weights below
@@ -191,6 +207,8 @@ class Sequence:
                         "reused_frozen_modules": self.reused, "frozen_modules": self.frozen,
                         "frozen_by": self.frozen_by.tolist(),
                         "wall_seconds": wall_seconds})
+        for hook in self.hooks:  # added keys: R and its metrics, the mode's own
+            results.update(hook.results(self))
         return results
 
 

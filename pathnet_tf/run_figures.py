@@ -8,7 +8,9 @@
 - `fitness.png`: per task, the winner's fitness and the best fitness so far against
   the generation, the threshold dashed;
 - `module_usage.png` (modes that evolve a population): per task, the fraction of the
-  population using each module over the generations, one row per module.
+  population using each module over the generations, one row per module;
+- `accuracy_matrix.png` (runs that recorded it): the heat map of the accuracy matrix R
+  (`accuracy_figures.py`, `continual.py`).
 `python -m pathnet_tf.plotting WORKDIR` redraws them from WORKDIR/results.json.
 """
 
@@ -166,6 +168,10 @@ def draw_all(results: dict, directory) -> list[pathlib.Path]:
     paths = [plot_run_pathways(results, directory / "pathways.png"),
              plot_run_fitness(results, directory / "fitness.png")]
     usage = plot_run_module_usage(results, directory / "module_usage.png")
+    if results.get("accuracy_matrix"):  # the accuracy matrix R (continual.py)
+        from pathnet_tf.accuracy_figures import plot_accuracy_matrix
+
+        paths.append(plot_accuracy_matrix(results, directory / "accuracy_matrix.png"))
     return paths + ([usage] if usage is not None else [])
 
 

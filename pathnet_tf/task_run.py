@@ -11,11 +11,13 @@ e.g. the digits).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
 import numpy as np
 
+from pathnet_tf import modes
 from pathnet_tf.genetic import FixedPath, Tournament
 from pathnet_tf.optimizers import make_optimizer
 from pathnet_tf.parallel import ParallelTaskTrainer
@@ -103,7 +105,9 @@ class TaskRun:
             return pool.trainer(key, build, model, x, y, evo.effective_learning_rate)
 
         if fixed_path is not None:
-            self.trainer = RepeatedTrainer(trainer(TaskTrainer, tournament_size=1),
+            kind = modes.get(getattr(config, "mode", "pathnet")).trainer  # a subclass?
+            kind = kind() if kind else TaskTrainer
+            self.trainer = RepeatedTrainer(trainer(kind, tournament_size=1),
                                            repeats=evo.tournament_size)
             self.tournament = FixedPath(fixed_path, net.num_modules)
         else:
@@ -162,7 +166,8 @@ class TaskRun:
         evo = config.evolution
         self.result = evolve(
             self.trainer, self.tournament, self.sampler, steps_per_candidate=self.steps,
-            batch_size=evo.batch_size, threshold=evo.threshold,
+            batch_size=evo.batch_size, threshold=(  # budget "fixed": max_generations each
+                math.inf if getattr(config, "budget", "threshold") == "fixed" else evo.threshold),
             max_generations=evo.max_generations, on_generation=on_generation,
             state=self.result, checkpoint_every=checkpoint_every if on_checkpoint else 0,
             on_checkpoint=checkpointed, stop=stop)
