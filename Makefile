@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test wheel-check lint clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ run: $(STAMP)  ## the main job: binary MNIST transfer at the paper's settings
 test: $(STAMP)  ## lint, then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+wheel-check: $(STAMP)  ## the installed wheel in a fresh environment, outside the checkout
+	bash tools/check_wheel.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,49 +1,13 @@
-"""PathNet transfer on binary MNIST: evolve task A, freeze its best path, evolve task B.
+# A thin wrapper: the script is pathnet_tf/scripts/binary_mnist_pathnet.py, the same as
+# `python -m pathnet_tf.scripts.binary_mnist_pathnet` from an installed package.
+from absl import flags
 
-    python binary_mnist_pathnet.py                      # the paper's settings, 1v3 -> 1v2
-    python binary_mnist_pathnet.py --task_a=4,5 --task_b=6,7 --seed=3 --workdir=runs/45_67
-    python binary_mnist_pathnet.py --protocol=tf1       # the TF1 code's protocol (README)
+from pathnet_tf.scripts import binary_mnist_pathnet as _script
+from pathnet_tf.scripts.binary_mnist_pathnet import FLAGS, config_from_flags, entry, main, run
 
-Writes WORKDIR/config.json, WORKDIR/results.json and TensorBoard events in WORKDIR/tb.
-"""
-
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
-
-from absl import app, flags
-
-from pathnet_tf import cli
-from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-
-FLAGS = flags.FLAGS
-cli.define_pathnet_flags(
-    PathNetConfig(), EvolutionConfig(), units_help="ReLU units per module.",
-    threshold_help="A task is solved when a winner's fitness (training accuracy) reaches it.",
-    max_generations_help="Tournaments per task before giving up (the run still ends cleanly).",
-    learning_rate_help="Learning rate; default 0.05 for sgd, 0.001 for adam (README: the "
-                       "sweep).")
-flags.DEFINE_list("task_a", ["1", "3"], "Digit pair of the first task, e.g. 1,3.")
-flags.DEFINE_list("task_b", ["1", "2"], "Digit pair of the second task, e.g. 1,2.")
-cli.define_mnist_flags(0.5, "Noise probability per pixel (--noise_kind: salt-and-pepper "
-                       "by default).")
-cli.define_run_flags("runs/binary_mnist")
-
-
-def config_from_flags() -> BinaryMnistConfig:
-    cli.apply_protocol()  # --protocol's preset, for the switches not given explicitly
-    return BinaryMnistConfig(task_a=",".join(FLAGS.task_a), task_b=",".join(FLAGS.task_b),
-                             **cli.mnist_experiment_fields())
-
-
-def run() -> None:
-    # Everything that can be wrong is checked before TensorFlow is even imported.
-    cli.run_mnist_experiment(config_from_flags(), "binary_mnist")
-
-
-def main(argv):
-    cli.run_main(argv, run)
-
+__doc__ = _script.__doc__  # absl's --help prints the running script's docstring
+__all__ = ["FLAGS", "config_from_flags", "entry", "main", "run"]
+flags.adopt_module_key_flags(_script)  # --help lists the script's own flags
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=cli.parse_flags)
+    entry()

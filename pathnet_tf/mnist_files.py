@@ -23,6 +23,8 @@ IMAGE_COLS = 28
 IMAGE_SIZE = IMAGE_ROWS * IMAGE_COLS  # 784
 NUM_CLASSES = 10
 
+# The bundled MNIST of the source checkout. It is not in the wheel (11 MB, its own
+# licence): an installed package is given a directory (`--data_dir`, `data_dir`).
 DEFAULT_MNIST_DIR = pathlib.Path(__file__).resolve().parent.parent / "data" / "mnist"
 
 # (field of Mnist, standard file name, expected magic number, kind for messages).
@@ -73,7 +75,8 @@ def load_mnist(data_dir: str | os.PathLike | None = None) -> Mnist:
       data_dir: directory holding train-images-idx3-ubyte.gz,
         train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and
         t10k-labels-idx1-ubyte.gz (each may instead be present uncompressed, under
-        the same name minus ".gz"). None means `DEFAULT_MNIST_DIR`.
+        the same name minus ".gz"). None means `DEFAULT_MNIST_DIR`, the checkout's
+        data/mnist (an installed package has none: `DataError` naming --data_dir).
 
     Returns:
       An `Mnist` whose arrays hold however many examples the files hold.
@@ -84,6 +87,13 @@ def load_mnist(data_dir: str | os.PathLike | None = None) -> Mnist:
         header says, images and labels counts differ, or a label is outside 0-9.
     """
     directory = pathlib.Path(DEFAULT_MNIST_DIR if data_dir is None else data_dir)
+    if data_dir is None and not directory.exists():
+        raise DataError(
+            f"no MNIST directory given, and the bundled one ({directory}) is not there: it "
+            "ships with the source checkout, not with the installed package. Pass "
+            "--data_dir=DIR (a config's data_dir), a directory holding "
+            f"{', '.join(name for _, name, _, _ in _MNIST_FILES)}."
+        )
     if not directory.exists():
         raise DataError(
             f"MNIST directory {directory} does not exist; expected a directory "
