@@ -38,7 +38,7 @@ def first_occurrence(active: tf.Tensor) -> tf.Tensor:
     return tf.cast(tf.equal(first_index(active), positions), tf.float32)
 
 
-def active_mask(active: tf.Tensor, num_modules: int) -> tf.Tensor:
+def layer_active_mask(active: tf.Tensor, num_modules: int) -> tf.Tensor:
     """`active: [N] int32` -> `[M] float32`, 1.0 for every module named in `active`."""
     return tf.reduce_max(tf.one_hot(active, num_modules, dtype=tf.float32), axis=0)
 
@@ -54,7 +54,7 @@ def module_plan(active: tf.Tensor, num_modules: int, compute: str = "gather"):
     if compute == "gather":
         return active, first_occurrence(active)
     if compute == "mask":
-        return tf.range(num_modules, dtype=tf.int32), active_mask(active, num_modules)
+        return tf.range(num_modules, dtype=tf.int32), layer_active_mask(active, num_modules)
     raise ValueError(f"compute ({compute!r}) must be one of {COMPUTE_MODES}")
 
 

@@ -39,8 +39,8 @@ from pathnet_tf.config import (
 from pathnet_tf.layers import (
     PathNetConv2D,
     PathNetDense,
-    active_mask,
     first_occurrence,
+    layer_active_mask,
     module_plan,
 )
 from pathnet_tf.module_kinds import (
@@ -278,7 +278,7 @@ class PathNet(keras.Model):
             plan = [self._always_on_plan(path[index], frozen[index], frozen_slots)
                     if gathered else
                     (tf.range(self.num_modules, dtype=tf.int32),
-                     tf.maximum(active_mask(path[index], self.num_modules), frozen[index]))
+                     tf.maximum(layer_active_mask(path[index], self.num_modules), frozen[index]))
                     for index in range(self.num_layers)]
         else:
             plan = [module_plan(path[index], self.num_modules, self.compute)
@@ -294,7 +294,7 @@ class PathNet(keras.Model):
             return active, first_occurrence(active)
         held = tf.argsort(frozen, direction="DESCENDING", stable=True)[:slots]
         indices = tf.concat([active, tf.cast(held, tf.int32)], 0)
-        on = tf.maximum(active_mask(active, self.num_modules), frozen)  # [M]
+        on = tf.maximum(layer_active_mask(active, self.num_modules), frozen)  # [M]
         return indices, first_occurrence(indices) * tf.gather(on, indices)
 
     def frozen_slots(self) -> int:
@@ -429,7 +429,7 @@ class PathNet(keras.Model):
     def freeze(self, path) -> None:
         """Marks the modules of `path` (`[L, N]`) frozen, adding to those already frozen."""
         path = tf.convert_to_tensor(path, tf.int32)
-        masks = tf.stack([active_mask(path[i], self.num_modules)
+        masks = tf.stack([layer_active_mask(path[i], self.num_modules)
                           for i in range(self.num_layers)])
         self.frozen.assign(tf.maximum(tf.convert_to_tensor(self.frozen), masks))
 

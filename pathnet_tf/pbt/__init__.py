@@ -40,7 +40,7 @@ __all__ = [
     "HYPERPARAMETER_NAMES",
     "MODELS",
     "PBT",
-    "CheckpointError",
+    "BestCheckpointError",
     "ConfigError",
     "Decision",
     "Hyperparameter",
@@ -85,8 +85,8 @@ def __getattr__(name: str):
         from pathnet_tf.pbt.runner import evaluate_checkpoint as value
     elif name == "initial_hyperparameters":
         from pathnet_tf.pbt.runner import initial_hyperparameters as value
-    elif name == "CheckpointError":
-        from pathnet_tf.pbt.runner import CheckpointError as value
+    elif name == "BestCheckpointError":
+        from pathnet_tf.pbt.runner import BestCheckpointError as value
     elif name == "plot_run":
         from pathnet_tf.pbt.plotting import plot_run as value
     elif name == "PathNetPBTConfig":

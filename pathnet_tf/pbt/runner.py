@@ -30,7 +30,7 @@ from pathnet_tf.pbt.population import Population
 logger = logging.getLogger(__name__)
 
 
-class CheckpointError(ValueError):
+class BestCheckpointError(ValueError):
     """A checkpoint to evaluate is missing or unreadable."""
 
 
@@ -200,16 +200,16 @@ def evaluate_checkpoint(
     """Test accuracy of `workdir/ckpt/best.keras`; writes workdir/test_results.json.
 
     Raises:
-      CheckpointError: the checkpoint is missing or cannot be loaded.
+      BestCheckpointError: the checkpoint is missing or cannot be loaded.
     """
     workdir = pathlib.Path(workdir)
     path = workdir / "ckpt" / "best.keras"
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; run with -m train first.")
+        raise BestCheckpointError(f"checkpoint {path} does not exist; run with -m train first.")
     try:
         model = keras.saving.load_model(path)
     except (OSError, ValueError) as error:
-        raise CheckpointError(f"checkpoint {path} cannot be loaded ({error}).") from None
+        raise BestCheckpointError(f"checkpoint {path} cannot be loaded ({error}).") from None
     if mnist is None:
         mnist = load_mnist(data_dir)
     images = images_to_tensor(mnist.test_images)

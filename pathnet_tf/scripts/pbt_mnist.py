@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         else:
             summary = runner.evaluate_checkpoint(workdir, data_dir=config.data_dir)
-    except (ConfigError, DataError, runner.CheckpointError) as error:
+    except (ConfigError, DataError, runner.BestCheckpointError) as error:
         print(f"pbt_mnist.py: error: {error}", file=sys.stderr)
         return 2
     line = {"mode": args.mode, "workdir": str(workdir), **summary}
