@@ -1,12 +1,11 @@
 """The flags the experiment scripts share, and their mapping onto the config dataclasses.
 
-Flag names are the config fields' names (STYLE.md). Nothing here imports TensorFlow:
+Flag names are the config fields' names (docs/design.md). Nothing here imports TensorFlow:
 a bad flag stops a script before TensorFlow is loaded.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -104,10 +103,12 @@ def define_mnist_flags(noise: float, noise_help: str) -> None:
                         "instead of --seed.")
 
 
-def run_mnist_experiment(config, module: str) -> None:
+def run_mnist_experiment(config, import_experiment: Callable) -> None:
     """An MNIST script's run: the data and the workdir are checked before TensorFlow
-    is even imported, then `pathnet_tf.<module>.run(config, workdir, mnist=...)`;
-    with `--seeds`, one such run per seed in this process (`campaign.run_seeds`)."""
+    is even imported, then `import_experiment()` (a function of the script holding an
+    explicit `from pathnet_tf import binary_mnist`, say) gives the experiment's module
+    and its `run(config, workdir, mnist=...)` runs; with `--seeds`, one such run per
+    seed in this process (`campaign.run_seeds`)."""
     from pathnet_tf.data import load_mnist
     from pathnet_tf.workdir import prepare_workdir
 
@@ -130,7 +131,7 @@ def run_mnist_experiment(config, module: str) -> None:
     mnist = load_mnist(config.data_dir)
     workdir = prepare_workdir(FLAGS.workdir)
     use_xla_cache()
-    experiment = importlib.import_module(f"pathnet_tf.{module}")
+    experiment = import_experiment()
     from pathnet_tf.training import set_threads
 
     set_threads(FLAGS.threads)

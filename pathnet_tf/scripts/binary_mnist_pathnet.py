@@ -39,9 +39,16 @@ def config_from_flags() -> BinaryMnistConfig:
                              **cli.mnist_experiment_fields())
 
 
+def import_experiment():
+    """The experiment's module, imported once the flags, data and workdir are checked."""
+    from pathnet_tf import binary_mnist
+
+    return binary_mnist
+
+
 def run() -> None:
     # Everything that can be wrong is checked before TensorFlow is even imported.
-    cli.run_mnist_experiment(config_from_flags(), "binary_mnist")
+    cli.run_mnist_experiment(config_from_flags(), import_experiment)
 
 
 def main(argv):

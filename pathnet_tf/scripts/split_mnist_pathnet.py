@@ -36,10 +36,17 @@ cli.define_mnist_flags(0.0, "Noise probability per pixel (--noise_kind; the benc
 cli.define_run_flags("runs/split_mnist")
 
 
+def import_experiment():
+    """The experiment's module, imported once the flags, data and workdir are checked."""
+    from pathnet_tf import split_mnist
+
+    return split_mnist
+
+
 def run() -> None:
     cli.apply_protocol()
     config = SplitMnistConfig(tasks=FLAGS.tasks, **cli.mnist_experiment_fields())
-    cli.run_mnist_experiment(config, "split_mnist")
+    cli.run_mnist_experiment(config, import_experiment)
 
 
 def main(argv):
