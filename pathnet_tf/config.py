@@ -15,12 +15,11 @@ from pathnet_tf import modes
 from pathnet_tf.checks import check_positive_ints as _check_positive_int
 from pathnet_tf.data import NOISE_KINDS, TRAIN_SPLITS, DataError, validate_digits
 from pathnet_tf.genetic import BOUNDARIES, GENOTYPES
+from pathnet_tf.shapes import COMPUTE_MODES, PADDINGS, conv_output_length
 
 # The choices below are defined here, at the bottom of the import graph, so that
 # validating a configuration never imports TensorFlow (a bad flag fails in a blink).
-COMPUTE_MODES = ("gather", "mask")  # layers.module_plan
 OPTIMIZERS = ("sgd", "adam")  # optimizers.make_optimizer
-PADDINGS = ("valid", "same")  # layers.PathNetConv2D
 # The protocol switches (README "Flags"; REFERENCE.md 2a): the first choice of each is
 # the paper's protocol and the default, the second the TF1 code's (protocol.py).
 FROZEN_PATHS = ("available", "always_on")  # model.PathNet.plan
@@ -30,13 +29,6 @@ INITS = ("glorot", "tf1")  # model.PathNet.initial_values
 TOURNAMENTS = ("fair", "shared")  # training.TaskTrainer, shared_tournament.py
 # GENOTYPES (genetic.Tournament), NOISE_KINDS and TRAIN_SPLITS (data.binary_task) are
 # imported above.
-
-
-def conv_output_length(length: int, kernel: int, stride: int, padding: str) -> int:
-    """Output length of a convolution along one spatial axis (0: the kernel does not fit)."""
-    if padding == "same":
-        return -(-length // stride)
-    return max(0, (length - kernel) // stride + 1)
 
 
 def _check_choice(owner, name, choices):

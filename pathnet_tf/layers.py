@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from pathnet_tf.checks import check_positive_int
-from pathnet_tf.config import COMPUTE_MODES, PADDINGS, conv_output_length
+from pathnet_tf.shapes import COMPUTE_MODES, PADDINGS, conv_output_length
 
 
 def first_index(active: tf.Tensor) -> tf.Tensor:
