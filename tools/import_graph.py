@@ -3,11 +3,13 @@
     python tools/import_graph.py             # floors, circles, modules named by strings
     python tools/import_graph.py --edges     # and every module's imports
     python tools/import_graph.py --json      # the same as one JSON object
+    python tools/import_graph.py --top-level # only imports run at import time
 
 A node is a module of the package (`pathnet_tf.pbt.runner`); an edge A -> B is an
 `import` of B written anywhere in A, at the top or inside a function (both run, sooner
-or later). Importing a submodule also runs its package's `__init__`; that implicit
-edge is left out, an explicit `from pathnet_tf import name` is kept.
+or later; `--top-level` keeps only the former). Importing a submodule also runs its
+package's `__init__`; that implicit edge is left out, an explicit
+`from pathnet_tf import name` is kept.
 
 - floors: a module's floor is 0 if it imports no module of the package, else one more
   than the highest floor among its imports (a circle counts as one module): the
@@ -52,12 +54,18 @@ def _resolve(name: str, known: set[str]) -> str | None:
     return None
 
 
-def imports_of(module: str, path: pathlib.Path, known: set[str]) -> tuple[set[str], list[str]]:
+def imports_of(module: str, path: pathlib.Path, known: set[str], root: pathlib.Path = ROOT,
+               top_level_only: bool = False) -> tuple[set[str], list[str]]:
     """The package modules `module` imports, and its imports named by strings."""
     tree = ast.parse(path.read_text(), filename=str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found, by_string = set(), []
+    deferred = {id(inner) for node in ast.walk(tree)
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                for inner in ast.walk(node)}
     for node in ast.walk(tree):
+        if top_level_only and id(node) in deferred:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 target = _resolve(alias.name, known)
@@ -78,21 +86,22 @@ def imports_of(module: str, path: pathlib.Path, known: set[str]) -> tuple[set[st
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             literal = node.args and isinstance(node.args[0], ast.Constant)
             if name in ("import_module", "__import__") and not literal:
-                by_string.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}(...)")
+                by_string.append(f"{path.relative_to(root)}:{node.lineno} {name}(...)")
             elif name == "loader" and node.args:
-                by_string.append(f"{path.relative_to(ROOT)}:{node.lineno} loader(...) table")
+                by_string.append(f"{path.relative_to(root)}:{node.lineno} loader(...) table")
     found.discard(module)
     # `from pathnet_tf import x` inside pathnet_tf/__init__ is not an edge to itself;
     # an implicit parent package is not an edge either.
     return found, by_string
 
 
-def graph(root: pathlib.Path = ROOT) -> tuple[dict[str, set[str]], list[str]]:
+def graph(root: pathlib.Path = ROOT,
+          top_level_only: bool = False) -> tuple[dict[str, set[str]], list[str]]:
     files = modules(root)
     known = set(files)
     edges, by_string = {}, []
     for module, path in files.items():
-        edges[module], strings = imports_of(module, path, known)
+        edges[module], strings = imports_of(module, path, known, root, top_level_only)
         by_string += strings
     return edges, by_string
 
@@ -151,8 +160,8 @@ def floors(edges: dict[str, set[str]]) -> dict[str, int]:
     return {module: floor(node[module]) for module in edges}
 
 
-def summary(root: pathlib.Path = ROOT) -> dict:
-    edges, by_string = graph(root)
+def summary(root: pathlib.Path = ROOT, top_level_only: bool = False) -> dict:
+    edges, by_string = graph(root, top_level_only)
     levels = floors(edges)
     by_floor = {}
     for module in sorted(levels, key=lambda m: (levels[m], m)):
@@ -171,8 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--edges", action="store_true", help="list every module's imports")
     parser.add_argument("--json", action="store_true", help="one JSON object")
+    parser.add_argument("--top-level", action="store_true",
+                        help="only the imports that run when a module is imported (not "
+                             "those inside functions)")
+    parser.add_argument("--root", type=pathlib.Path, default=ROOT,
+                        help="the repository to read (default: this one)")
     args = parser.parse_args(argv)
-    result = summary()
+    result = summary(args.root, args.top_level)
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
