@@ -40,7 +40,8 @@ def run_pairs(config, pairs, workdir, log: Callable[[str], None] = print,
     keras.utils.set_random_seed(config.seed)
     tasks = [data_lib.binary_task(mnist, digits, config.noise, data_rng,
                                   max_train=config.max_train, noise_kind=config.noise_kind,
-                                  train_split=config.train_split)
+                                  train_split=config.train_split,
+                                  noise_train=getattr(config, "noise_draw", "once") == "once")
              for digits in pairs]
     net = config.pathnet
 

@@ -16,6 +16,7 @@ from pathnet_tf import protocol
 from pathnet_tf.config import (
     BOUNDARIES,
     COMPUTE_MODES,
+    NOISE_DRAWS,
     OPTIMIZERS,
     EvolutionConfig,
     PathNetConfig,
@@ -72,6 +73,10 @@ def define_pathnet_flags(net: PathNetConfig, evo: EvolutionConfig, *, units_help
     flags.DEFINE_integer("parallel", evo.parallel,
                          "0: the serial fair tournament. K > 0: K tournaments trained side "
                          "by side per call, the winners' module updates averaged (README).")
+    flags.DEFINE_float("seed_fraction", evo.seed_fraction,
+                       "Share of a later task's population that starts on the previous "
+                       "task's best path: 0 the paper (random pathways), 1 all "
+                       "(docs/transfer.md).")
     for name, help_text in SWITCH_HELP.items():  # the protocol switches
         section = net if protocol.SWITCHES[name] == "pathnet" else evo
         flags.DEFINE_enum(name, getattr(section, name), list(protocol.CHOICES[name]),
@@ -86,6 +91,10 @@ def define_mnist_flags(noise: float, noise_help: str) -> None:
     flags.DEFINE_enum("noise_kind", "salt_and_pepper", list(protocol.CHOICES["noise_kind"]),
                       "salt_and_pepper: a noisy pixel becomes 0 or 1 (the paper); "
                       "additive_salt: it gets + u, u in [1 - noise, 1), clipped to 1 (TF1).")
+    flags.DEFINE_enum("noise_draw", "once", list(NOISE_DRAWS),
+                      "once: each training image noised once, a fixed noisy set (the "
+                      "paper); per_batch: noise drawn afresh each time an image enters a "
+                      "minibatch (test images noised once either way; docs/transfer.md).")
     flags.DEFINE_enum("train_split", "full", list(protocol.CHOICES["train_split"]),
                       "Training images: full, the 60,000 (the paper); tf1, the 55,000 of "
                       "TF's input_data loader (images 5,000-59,999; TF1 code).")
@@ -212,7 +221,7 @@ def evolution_config(jit_compile: bool) -> EvolutionConfig:
         optimizer=FLAGS.optimizer, learning_rate=FLAGS.learning_rate,
         mutation_rate=FLAGS.mutation_rate, mutation_boundary=FLAGS.mutation_boundary,
         jit_compile=jit_compile, parallel=FLAGS.parallel, tournament=FLAGS.tournament,
-        genotype=FLAGS.genotype)
+        genotype=FLAGS.genotype, seed_fraction=FLAGS.seed_fraction)
 
 
 def mnist_experiment_fields() -> dict:
@@ -220,6 +229,7 @@ def mnist_experiment_fields() -> dict:
     `apply_protocol`): the network, the evolution, the mode and the images."""
     return dict(pathnet=pathnet_config(), evolution=evolution_config(FLAGS.jit_compile),
                 mode=FLAGS.mode, noise=FLAGS.noise, noise_kind=FLAGS.noise_kind,
+                noise_draw=FLAGS.noise_draw,
                 train_split=FLAGS.train_split, data_dir=FLAGS.data_dir,
                 max_train=FLAGS.max_train, seed=FLAGS.seed)
 

@@ -27,6 +27,9 @@ AGGREGATIONS = ("sum", "mean")  # model.PathNet.plan
 MODULE_TYPES_CHOICES = ("linear", "tf1")  # model.module_kinds
 INITS = ("glorot", "tf1")  # model.PathNet.initial_values
 TOURNAMENTS = ("fair", "shared")  # training.TaskTrainer, shared_tournament.py
+# Transfer switches (issue 25, docs/transfer.md): not TF1 deviations; the first choice of
+# each is the paper's protocol as this project reads it, and the default.
+NOISE_DRAWS = ("once", "per_batch")  # _MnistExperiment.noise_draw, training.TaskTrainer
 # GENOTYPES (genetic.Tournament), NOISE_KINDS and TRAIN_SPLITS (data.binary_task) are
 # imported above.
 
@@ -85,9 +88,15 @@ class EvolutionConfig:
     parallel: int = 0  # K > 0: K tournaments side by side per call (training.py)
     tournament: str = "fair"  # "shared": candidates train in turn on the same weights
     genotype: str = "paper"  # "tf1_mask": the TF1 code's mutation (genetic.mutate_tf1)
+    # A transfer switch (docs/transfer.md): the share of a later task's population that
+    # starts on the previous task's best path (0: the paper, a random population).
+    seed_fraction: float = 0.0
 
     def __post_init__(self):
         _check_choice(self, "tournament", TOURNAMENTS)
+        if isinstance(self.seed_fraction, bool) or not (
+                isinstance(self.seed_fraction, (int, float)) and 0 <= self.seed_fraction <= 1):
+            raise ValueError(f"seed_fraction ({self.seed_fraction!r}) must be in [0, 1]")
         _check_choice(self, "genotype", GENOTYPES)
         if self.tournament == "shared" and self.parallel:
             raise ValueError(f"parallel ({self.parallel}) needs tournament fair; the "
@@ -147,6 +156,10 @@ class _MnistExperiment:
     mode: str = "pathnet"  # or the controls: "independent", "finetune" (modes.py)
     noise: float = 0.5  # salt-and-pepper probability per pixel
     noise_kind: str = "salt_and_pepper"  # or "additive_salt" (the TF1 code's)
+    # "once": each training image noised once (a fixed noisy set, the paper as the ports
+    # read it); "per_batch": noise drawn afresh each time an image enters a minibatch
+    # (test images stay noised once). docs/transfer.md.
+    noise_draw: str = "once"
     train_split: str = "full"  # or "tf1": the 55,000 images of TF's input_data loader
     data_dir: str | None = None  # None: the bundled data/mnist
     max_train: int | None = None  # keep only this many training images per task (tests)
@@ -162,6 +175,10 @@ class _MnistExperiment:
             raise ValueError(f"noise ({self.noise!r}) must be in [0, 1]")
         _check_choice(self, "noise_kind", NOISE_KINDS)
         _check_choice(self, "train_split", TRAIN_SPLITS)
+        _check_choice(self, "noise_draw", NOISE_DRAWS)
+        if self.noise_draw == "per_batch" and self.evolution.parallel:
+            raise ValueError(f"noise_draw ({self.noise_draw!r}) needs serial tournaments "
+                             f"(parallel is {self.evolution.parallel})")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -201,6 +201,7 @@ def binary_task(
     max_test: int | None = None,
     noise_kind: str = "salt_and_pepper",
     train_split: str = "full",
+    noise_train: bool = True,
 ) -> BinaryTask:
     """Builds the noisy binary task digits[0] (label 0) vs digits[1] (label 1).
 
@@ -223,6 +224,9 @@ def binary_task(
       max_test: if given, a positive int: keep at most this many test examples.
       noise_kind: "salt_and_pepper" (the paper's) or "additive_salt" (the TF1
         code's, `additive_salt`), drawn with probability `noise`.
+      noise_train: False leaves the training images clean (the trainer then noises
+        each minibatch afresh, `noise_draw="per_batch"`); the noise is drawn all the
+        same, so the test images are those of `noise_train=True`.
       train_split: "full" (the 60,000 training images) or "tf1" (the 55,000 of TF's
         `input_data` loader, which the TF1 code trains on: training images 5,000
         to 59,999, the first 5,000 being its validation set).
@@ -277,6 +281,8 @@ def binary_task(
     add_noise = salt_and_pepper if noise_kind == "salt_and_pepper" else additive_salt
     train_x = add_noise(splits["train"][0], noise, rng)
     test_x = add_noise(splits["test"][0], noise, rng)
+    if not noise_train:  # drawn all the same: the test images do not depend on it
+        train_x = splits["train"][0]
     return BinaryTask(
         name=f"{first}v{second}",
         digits=(first, second),

@@ -93,9 +93,11 @@ class Sequence:
         return index == len(self.tasks) - 1 or self.mode.train_earlier
 
     def start_task(self) -> TaskRun:
+        previous = self.finished[-1] if self.finished else None
         self.current = TaskRun(self.model, self.tasks[self.index], self.config, self.rng,
                                task_label(self.index, len(self.tasks)), self.fixed_path,
-                               pool=self.pool)
+                               pool=self.pool, reference_path=None if previous is None
+                               else np.asarray(previous["best_path"], np.int32))
         for hook in self.hooks:
             hook.task_start(self, self.current)
         return self.current

@@ -131,6 +131,20 @@ class Summaries:
                 np.int64(step), usage, active_mask(best_path, num_modules).astype(np.float32),
                 frozen)
 
+    def reuse(self, prefix: str, step: int, values: dict) -> None:
+        """The generation's reuse diagnostics (`reuse.ReuseLog.record`'s totals) as
+        scalars `<prefix>/reuse/<name>`."""
+        if self.writer is None or step % self.summary_every:
+            return
+        names = sorted(values)
+
+        def scalars(numbers):
+            for index, name in enumerate(names):
+                tf.summary.scalar(f"{prefix}/reuse/{name}", numbers[index])
+
+        self._compiled(("reuse", prefix), [tf.TensorSpec([len(names)], tf.float32)], scalars)(
+            np.int64(step), np.asarray([values[name] for name in names], np.float32))
+
     def task_end(self, prefix: str, step: int, test_accuracy: float) -> None:
         """The task's test accuracy (its best path, its test split) and its generations
         when it ends, at step = its generations (`{prefix}/test_accuracy`,

@@ -21,6 +21,7 @@ from pathnet_tf import modes
 from pathnet_tf.genetic import FixedPath, Tournament
 from pathnet_tf.optimizers import make_optimizer
 from pathnet_tf.parallel import ParallelTaskTrainer
+from pathnet_tf.reuse import ReuseLog, seed_population
 from pathnet_tf.shared_tournament import SharedTaskTrainer
 from pathnet_tf.summaries import Summaries
 from pathnet_tf.training import (
@@ -84,16 +85,25 @@ class TaskRun:
 
     `rng` is the run's generator for the genetic algorithm and the batches (shared by
     the tasks of a sequence, saved by the sequence). `fixed_path`: `[L, N]` for the
-    controls, whose "generation" is B×T steps on that path (`RepeatedTrainer`)."""
+    controls, whose "generation" is B×T steps on that path (`RepeatedTrainer`).
+    `reference_path`: the previous task's best path `[L, N]` (None for the first task):
+    the population's reuse of it is logged (`reuse.ReuseLog`) and `seed_fraction` of
+    the population starts on it."""
 
     def __init__(self, model, task_data, config, rng: np.random.Generator, label: str,
-                 fixed_path=None, pool: TrainerPool | None = None):
+                 fixed_path=None, pool: TrainerPool | None = None, reference_path=None):
         evo, net = config.evolution, config.pathnet
         self.model, self.task_data, self.config, self.label = model, task_data, config, label
         self.head = model.add_task(num_classes(task_data))
         x, y = task_data.train_x, task_data.train_y
+        if getattr(config, "noise_draw", "once") == "per_batch":  # noised in the graph
+            noise = {"input_noise": (config.noise_kind, float(config.noise))}
+        else:
+            noise = {}
 
         def trainer(kind, **settings):  # a new one, or the pool's for these settings
+            settings.update(noise)
+
             def build():
                 return kind(model, self.head, x, y, make_optimizer(
                     evo.optimizer, evo.effective_learning_rate),
@@ -121,6 +131,14 @@ class TaskRun:
                 evo.population_size, net.num_layers, net.num_modules, net.num_active, rng,
                 tournament_size=evo.tournament_size, mutation_rate=evo.mutation_rate,
                 boundary=evo.mutation_boundary, genotype=evo.genotype)
+        self.trainer.noise_seed.assign([config.seed, self.head])
+        frozen = model.frozen.numpy() > 0.5
+        self.reuse = None  # a population on top of frozen modules: its reuse, logged
+        if fixed_path is None and frozen.any():
+            self.reuse = ReuseLog(frozen, reference_path, net.num_modules)
+            if reference_path is not None and evo.seed_fraction > 0:
+                self.reuse.seeded = seed_population(self.tournament.population,
+                                                    reference_path, evo.seed_fraction)
         self.sampler = BatchSampler(len(x), rng)
         # Minibatches drawn per generation: T shared by the fair tournament's candidates;
         # B·T for the controls (B·T steps on one path) and the shared tournament (T each).
@@ -150,6 +168,9 @@ class TaskRun:
                                  frozen=self.model.frozen.numpy)
             if self.population and (generation == 1 or generation % config.image_every == 0):
                 self.usage.append([generation, self.tournament.module_usage().tolist()])
+            if self.reuse is not None:
+                summaries.reuse(self.prefix, generation, self.reuse.record(
+                    generation, paths[winner], self.tournament.population))
             summaries.histograms(self.prefix, generation, self.model)
             if generation % config.log_every == 0:  # the rate since the last line
                 now = time.perf_counter()
@@ -202,6 +223,7 @@ class TaskRun:
             "nonfinite_candidates": int(trainer.nonfinite.numpy()),
             "module_usage": {"generations": [g for g, _ in self.usage],
                              "usage": [u for _, u in self.usage]} if self.population else None,
+            "reuse": None if self.reuse is None else self.reuse.results(),
         }
 
     # -- state -----------------------------------------------------------------------
@@ -220,6 +242,7 @@ class TaskRun:
         header = {
             "sampler_position": self.sampler.position,
             "usage": self.usage,
+            "reuse": None if self.reuse is None else self.reuse.state(),
             "evolve": {"generations": result.generations, "solved": result.solved,
                        "best_fitness": result.best_fitness,
                        "best_path": None if result.best_path is None
@@ -242,6 +265,10 @@ class TaskRun:
         self.sampler.order = arrays["sampler/order"]
         self.sampler.position = header["sampler_position"]
         self.usage = header["usage"]
+        # Built here: when a resumed run starts its task, the frozen modules are not
+        # loaded yet (`run.Sequence.load_state`).
+        self.reuse = (None if header.get("reuse") is None
+                      else ReuseLog.from_state(header["reuse"], self.config.pathnet.num_modules))
         evolved = header["evolve"]
         self.result = EvolveResult(
             generations=evolved["generations"], solved=evolved["solved"],

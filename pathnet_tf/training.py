@@ -76,6 +76,18 @@ class BatchSampler:
         return np.concatenate(chunks).reshape(steps, batch_size).astype(np.int32)
 
 
+def noise_in_graph(x, kind: str, probability: float, seed):
+    """`data.salt_and_pepper` / `data.additive_salt` on a minibatch inside the compiled
+    step, from a stateless draw (`seed`: int64 `[2]`): the same rule, a fresh draw per
+    (seed, step). `noise_draw="per_batch"` (docs/transfer.md)."""
+    uniform = tf.random.stateless_uniform(tf.shape(x), seed, dtype=tf.float32)
+    if kind == "salt_and_pepper":
+        salt = tf.cast(uniform < probability / 2, tf.float32)
+        return tf.where(uniform < probability, salt, x)
+    added = tf.where(uniform >= 1.0 - probability, uniform, tf.zeros_like(uniform))
+    return tf.minimum(x + added, 1.0)
+
+
 class TaskTrainer:
     """Compiled training and evaluation of pathways on one task.
 
@@ -87,10 +99,16 @@ class TaskTrainer:
       optimizer: a masked optimizer (`optimizers.make_optimizer`), fresh per task.
       tournament_size: B, the number of candidates per tournament.
       jit_compile: compile the tournament with XLA.
+      input_noise: `(kind, probability)` to noise every minibatch afresh in the graph
+        (`noise_in_graph`, seeded by `noise_seed` and the step); None: the data as given.
     """
 
     def __init__(self, model, task: int, train_x, train_y, optimizer,
-                 tournament_size: int = 2, jit_compile: bool = True):
+                 tournament_size: int = 2, jit_compile: bool = True, input_noise=None):
+        self.input_noise = input_noise
+        # [run seed, task]: set by the caller (TaskRun); with the step it seeds each draw.
+        self.noise_seed = tf.Variable([0, 0], dtype=tf.int64, trainable=False,
+                                      name="noise_seed")
         self.model = model
         self.task = task
         self.optimizer = optimizer
@@ -238,7 +256,7 @@ class TaskTrainer:
             step = first_step + tf.cast(t, tf.float32)
             index = batch_indices[t]
             params, slots, hits, loss = self._step_candidates(
-                weights, masks, params, slots, tf.gather(self.train_x, index),
+                weights, masks, params, slots, self._inputs(index, step),
                 tf.gather(self.train_y, index), step, learning_rate)
             return t + 1, params, slots, correct + hits, loss_sum + loss
 
@@ -250,6 +268,17 @@ class TaskTrainer:
         slots = [[tuple(column[b][i] for column in by_name) for i in range(len(params[b]))]
                  for b in range(count)]
         return plans, params, slots, correct, loss_sum / tf.cast(steps, tf.float32)
+
+    def _inputs(self, index, step):
+        """The minibatch's images: gathered on device, then noised afresh if asked (one
+        draw per step, shared by the candidates of that step)."""
+        x = tf.gather(self.train_x, index)
+        if self.input_noise is None:
+            return x
+        kind, probability = self.input_noise
+        seed = tf.stack([self.noise_seed[0] * 1_000_003 + self.noise_seed[1],
+                         tf.cast(step, tf.int64)])
+        return noise_in_graph(x, kind, probability, seed)
 
     def _tournament_fn(self, paths, batch_indices):
         # The snapshot: every candidate starts from these values. The variables are not
