@@ -206,3 +206,23 @@ def same_keys_as(value, expected):
     if isinstance(expected, list) and isinstance(value, list) and len(value) == len(expected):
         return [same_keys_as(v, e) for v, e in zip(value, expected)]
     return value
+
+
+# -- the ablation's self-transfer conditions ------------------------------------------
+
+
+def test_self_transfer_conditions_name_their_flags_and_orderings():
+    from pathnet_tf import ablation
+
+    flags = ablation.condition_flags("paper~fresh_noise~seeded@self")
+    assert "--noise_draw=per_batch" in flags and "--seed_fraction=1" in flags
+    assert [f for f in flags if f.startswith("--threshold")] == ["--threshold=0.97"]
+    assert ablation.condition_flags("self") == ablation.condition_flags("paper")
+    assert ablation.condition_orderings("self") == ablation.SELF_ORDERINGS == "1,3:1,3 6,7:6,7"
+    assert ablation.condition_orderings("tf1~seeded") == ablation.ORDERINGS
+    assert ablation.condition_switches("tf1@self") == ablation.condition_switches("tf1")
+    for bad in ("paper~seeded~seeded", "paper~warp", "paper@other", "self~seeded"):
+        with pytest.raises(ValueError):
+            ablation.condition_flags(bad)
+    for name in ablation.SELF:
+        ablation.condition_flags(name)  # every listed one parses
