@@ -1,4 +1,4 @@
-"""The TF1 code's variants of the model's modules (REFERENCE.md 2a items 6 and 7),
+"""The TF1 code's variants of the model's modules (docs/protocol.md, TF1 items 6 and 7),
 as pure functions `PathNet` calls when its protocol switches ask for them.
 
 - Module kinds (`module_types="tf1"`): in every layer after the first, module j is an

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from pathnet_tf.modes import MODES
 
-# The numbers this project is measured against (docs: REFERENCE.md section 2).
+# The numbers this project is measured against (docs/protocol.md, sections 2 and 3).
 PAPER = {
     "threshold": 0.998,
     "independent_generations": 229,

@@ -1,4 +1,4 @@
-"""The TF1 code's tournament (REFERENCE.md 2a item 3; `--tournament=shared`): not fair.
+"""The TF1 code's tournament (docs/protocol.md item 3; `--tournament=shared`): not fair.
 
 The B candidates train one after the other on the *same* weights, with no snapshot
 and no restore: candidate b starts from what candidates 0..b-1 left, trains its T

@@ -54,7 +54,7 @@ README_MEANS = {"1v3": (168.25, 82.64), "1v2": (196.60, 118.32),
                 "4v5": (270.68, 149.31), "6v7": (93.69, 55.91)}
 
 # What binary_mnist_pathnet.py ran with (its flag defaults), under this project's
-# report setting names; the protocol differences are REFERENCE.md section 2a.
+# report setting names; the protocol differences are docs/protocol.md section 3.
 SETTINGS = {"num_layers": 3, "num_modules": 10, "num_active": 3, "units": 20,
             "population_size": 20, "tournament_size": 2, "steps_per_candidate": 50,
             "batch_size": 16, "threshold": 0.99, "max_generations": 10000,

@@ -1,7 +1,7 @@
 """Tests for pathnet_tf.pbt's models, data, population, batched and runner modules
 and pbt_mnist.py: tiny shapes, fast.
 
-The first four tests are the four bugs of the PyTorch reference (REFERENCE.md s. 5),
+The first four tests are the four bugs of the PyTorch reference (docs/protocol.md section 7),
 turned around: exploit copies the parent's weights; members that are not exploited
 keep their own hyperparameters; Adam's slots and iteration count are copied; a new
 learning rate or keep_prob acts inside the compiled step without retracing.

@@ -1,4 +1,4 @@
-"""The TF1 code's protocol switches (REFERENCE.md 2a), each on a tiny config against a
+"""The TF1 code's protocol switches (docs/protocol.md section 3), each on a tiny config against a
 NumPy reference or its statistics; the preset; one trace with every switch on."""
 
 import json

@@ -11,7 +11,7 @@ from pathnet_tf import report, tf1_logs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "results" / "tf1_logs"
-# REFERENCE.md section 2a: digit pair -> (mean learned first, mean learned second).
+# docs/protocol.md section 3: digit pair -> (mean learned first, mean learned second).
 REFERENCE_MEANS = {"1v3": (168.25, 82.64), "1v2": (196.60, 118.32),
                    "4v5": (270.68, 149.31), "6v7": (93.69, 55.91)}
 
