@@ -7,7 +7,7 @@ each example weights the modules' activated outputs by its worker's pathway mask
 (`[M]`, 1 for an active module), so a worker's gradients reach only its own active
 modules, and the pathways are a tensor argument: one trace whatever the paths.
 
-`A2CLearner.act(frames [W, E, 10, 10, C], paths [W, L, N])` -> `(logits [W, E, A],
+`A2CLearner.act(frames [W, E, *frame], paths [W, L, N])` -> `(logits [W, E, A],
 values [W, E])`; `update(frames [T+1, W, E, ...], actions, rewards, dones [T, W, E],
 paths)` is one compiled call: n-step returns bootstrapped from the last frame's
 value, advantages, the policy-gradient, value and entropy terms, gradients clipped by
@@ -24,13 +24,12 @@ import tensorflow as tf
 from pathnet_tf.layers import PathNetConv2D
 from pathnet_tf.model import PathNet
 from pathnet_tf.optimizers import MaskedAdam
-from pathnet_tf.rl.envs import CHANNELS
 
 
 def build_model(config) -> PathNet:
-    """The PathNet trunk of `config` (a `MinAtarConfig`) on `[10, 10, CHANNELS]` frames;
-    heads are added per game by `A2CLearner`."""
-    return PathNet(input_shape=(10, 10, CHANNELS), num_layers=config.num_layers,
+    """The PathNet trunk of `config` (a `MinAtarConfig`) on its games' frames
+    (`config.frame_shape`); heads are added per game by `A2CLearner`."""
+    return PathNet(input_shape=config.frame_shape, num_layers=config.num_layers,
                    num_modules=config.num_modules, num_active=config.num_active,
                    units=config.units, conv_layers=config.conv_layers, compute="mask")
 
@@ -57,7 +56,7 @@ def module_weights(paths, num_modules: int, repeats: int):
 def features_mask(model: PathNet, params, frames, paths, repeats: int):
     """compute="mask": every layer runs all M modules on the whole batch (one
     convolution or product for all workers); each example weights the modules' outputs
-    by its worker's pathway mask. `frames: [W*repeats, 10, 10, C]` (worker w's
+    by its worker's pathway mask. `frames: [W*repeats, *frame]` (worker w's
     `repeats` examples in a row), `paths: [W, L, N]` -> `[W*repeats, units]`, from
     `params` ordered as `[kernel_0, bias_0, ..., kernel_{L-1}, bias_{L-1}, ...]`."""
     weights = module_weights(paths, model.num_modules, repeats)
@@ -142,17 +141,20 @@ class A2CLearner:
                             for _ in self.optimizer.slot_names) for v in self.variables]
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
         w, e, t = config.num_workers, config.envs_per_worker, config.n_steps
-        frame = [10, 10, CHANNELS]
+        frame = list(config.frame_shape)
+        dtype = tf.as_dtype(config.frame_dtype)  # uint8 (Atari): scaled to [0, 1] inside
         paths = tf.TensorSpec([w, config.num_layers, config.num_active], tf.int32)
         self.act = tf.function(self._act, jit_compile=jit_compile, input_signature=[
-            tf.TensorSpec([w, e, *frame], tf.float32), paths])
+            tf.TensorSpec([w, e, *frame], dtype), paths])
         self.update = tf.function(self._update, jit_compile=jit_compile, input_signature=[
-            tf.TensorSpec([t + 1, w, e, *frame], tf.float32),
+            tf.TensorSpec([t + 1, w, e, *frame], dtype),
             tf.TensorSpec([t, w, e], tf.int32), tf.TensorSpec([t, w, e], tf.float32),
             tf.TensorSpec([t, w, e], tf.float32), paths])
 
     def _heads(self, params, frames, paths, repeats):
         """Flat `frames: [W*repeats, ...]` -> `(logits [W*repeats, A], values [W*repeats])`."""
+        if frames.dtype == tf.uint8:  # Atari's pixels
+            frames = tf.cast(frames, tf.float32) * (1.0 / 255.0)
         hidden = FEATURES[self.config.compute](self.model, params, frames, paths, repeats)
         logits = tf.matmul(hidden, params[-4]) + params[-3]
         values = tf.matmul(hidden, params[-2]) + params[-1]

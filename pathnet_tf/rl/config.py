@@ -1,5 +1,6 @@
 """The MinAtar transfer experiment's settings: one frozen dataclass, checked whole at
 construction (one `ValueError` sentence naming the value), before anything runs.
+`AtariConfig`: the same fields with real Atari's defaults (docs/atari.md).
 
 Defaults: the paper's Atari layout (L = 4: three conv layers of M = 10 modules of 8
 kernels, then a dense layer; N = 4; binary tournaments) scaled to 10×10 frames (3×3
@@ -13,7 +14,7 @@ import dataclasses
 from pathnet_tf.checks import check_positive_int
 from pathnet_tf.config import COMPUTE_MODES
 from pathnet_tf.modes import MODES
-from pathnet_tf.rl.envs import check_game
+from pathnet_tf.rl.envs import check_game, family, frame_spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +57,10 @@ class MinAtarConfig:
     def __post_init__(self):
         check_game(self.game_a)
         check_game(self.game_b)
+        if family(self.game_a) != family(self.game_b):
+            raise ValueError(f"game_a ({self.game_a!r}) and game_b ({self.game_b!r}) must "
+                             "both be MinAtar games or both Atari games (one trunk, one "
+                             "frame shape)")
         if self.mode not in MODES:
             raise ValueError(f"mode ({self.mode!r}) must be one of {', '.join(MODES)}")
         object.__setattr__(self, "conv_layers",
@@ -89,12 +94,13 @@ class MinAtarConfig:
         if not 0.0 <= self.sticky_action_prob <= 1.0:
             raise ValueError(f"sticky_action_prob ({self.sticky_action_prob}) must be in "
                              "[0, 1]")
-        size = 10
+        size = self.frame_shape[0]
         for index, (_, kernel, stride) in enumerate(self.conv_layers):
             size = (size - kernel) // stride + 1
             if size < 1:
                 raise ValueError(f"conv_layers[{index}] {self.conv_layers[index]} leaves "
-                                 "no output of a 10x10 frame")
+                                 f"no output of a {self.frame_shape[0]}x"
+                                 f"{self.frame_shape[1]} frame")
 
     @property
     def num_layers(self) -> int:
@@ -102,13 +108,48 @@ class MinAtarConfig:
         return len(self.conv_layers) + 1
 
     @property
+    def frame_shape(self) -> tuple:
+        """One frame of the games: `(10, 10, 10)` MinAtar, `(84, 84, 4)` Atari."""
+        return frame_spec(self.game_a)[0]
+
+    @property
+    def frame_dtype(self):
+        return frame_spec(self.game_a)[1]
+
+    @property
+    def frame_skip(self) -> int:
+        """Emulator frames per agent step (Atari 4, MinAtar 1): what `frames` counts."""
+        return frame_spec(self.game_a)[2]
+
+    @property
     def frames_per_update(self) -> int:
-        return self.num_workers * self.envs_per_worker * self.n_steps
+        return self.num_workers * self.envs_per_worker * self.n_steps * self.frame_skip
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)
         values["conv_layers"] = [list(layer) for layer in self.conv_layers]
         return values
+
+
+@dataclasses.dataclass(frozen=True)
+class AtariConfig(MinAtarConfig):
+    """The same experiment on real Atari (docs/atari.md): Pong -> Alien, the paper's
+    network on 84×84×4 frames (L = 4: conv layers of M = 10 modules of 8 kernels,
+    sizes 8, 4, 3, strides 4, 2, 1, then a dense layer of 256-unit modules as the TF1
+    code has it, jsikyoon/pathnet `game_ac_network.py`; N = 4), Gymnasium v5's sticky
+    actions (0.25). `frames` counts emulator frames (4 per agent step)."""
+
+    game_a: str = "atari:pong"
+    game_b: str = "atari:alien"
+    frames: int = 10_000_000
+    conv_layers: tuple = ((8, 8, 4), (8, 4, 2), (8, 3, 1))
+    units: int = 256
+    compute: str = "mask"
+    num_workers: int = 16
+    envs_per_worker: int = 2
+    learning_rate: float = 0.0005
+    sticky_action_prob: float = 0.25
+    log_every: int = 100
 
 
 def parse_changes(text: str) -> dict:

@@ -1,4 +1,6 @@
 """Batches of MinAtar games as one array interface. NumPy only (no TensorFlow).
+Real Atari games ("atari:pong", `atari.py`) have the same interface; `make`,
+`frame_spec` and `num_actions` take either family's names.
 
 Every frame is `[10, 10, C]` booleans, C = 4..10 channels depending on the game; all
 frames here are zero-padded to `CHANNELS` = 10 channels (float32), so one first
@@ -16,17 +18,53 @@ GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
 CHANNELS = 10  # the most any MinAtar game has (seaquest)
 
 
+ATARI = "atari:"  # the prefix of real Atari games (`atari.py`): "atari:pong"
+
+
 def check_game(name: str) -> str:
+    """A MinAtar game, or "atari:<rom>" (an Atari ROM ale-py carries, `atari.py`)."""
+    if isinstance(name, str) and name.startswith(ATARI):
+        from pathnet_tf.rl.atari import check_game as check_atari
+
+        return check_atari(name)
     if name not in GAMES:
-        raise ValueError(f"game ({name!r}) must be one of {', '.join(GAMES)}")
+        raise ValueError(f"game ({name!r}) must be one of {', '.join(GAMES)}, or "
+                         f"{ATARI}<game> for real Atari (e.g. {ATARI}pong: docs/atari.md)")
     return name
+
+
+def family(game: str) -> str:
+    """"atari" or "minatar": games of one family share frame shapes (one trunk)."""
+    return "atari" if game.startswith(ATARI) else "minatar"
+
+
+def frame_spec(game: str) -> tuple[tuple, type, int]:
+    """`(frame shape, dtype, emulator frames per agent step)` of `game`'s family."""
+    if family(game) == "atari":
+        from pathnet_tf.rl import atari
+
+        return atari.AtariVectorEnv.frame_shape, np.uint8, atari.FRAME_SKIP
+    return VectorEnv.frame_shape, np.float32, 1
+
+
+def make(game: str, count: int, seed, sticky_action_prob: float):
+    """`count` copies of `game` (either family) behind the one interface."""
+    if family(game) == "atari":
+        from pathnet_tf.rl.atari import AtariVectorEnv
+
+        return AtariVectorEnv(game, count, seed, sticky_action_prob)
+    return VectorEnv(game, count, seed, sticky_action_prob)
 
 
 def num_actions(game: str) -> int:
     """Size of `game`'s minimal action set (the policy head's outputs)."""
+    if family(check_game(game)) == "atari":
+        from pathnet_tf.rl.atari import num_actions as atari_actions
+
+        return atari_actions(game)
     from minatar import Environment
 
-    return len(Environment(check_game(game)).minimal_action_set())
+    return len(Environment(game).minimal_action_set())
 
 
 class VectorEnv:
@@ -37,6 +75,9 @@ class VectorEnv:
     appended to `finished` as `(env_index, return, length)`. Each copy is seeded from
     `seed` (an int or a sequence of them: sticky actions and the games' own randomness).
     """
+
+    frame_shape = (10, 10, CHANNELS)
+    frame_dtype = np.float32
 
     def __init__(self, game: str, count: int, seed, sticky_action_prob: float = 0.1):
         from minatar import Environment

@@ -35,8 +35,8 @@ import tensorflow as tf
 from pathnet_tf import checkpoint, modes
 from pathnet_tf.atomic_io import write_json
 from pathnet_tf.genetic import overlap, random_genotype
+from pathnet_tf.rl import envs as environments
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
-from pathnet_tf.rl.envs import CHANNELS, VectorEnv
 from pathnet_tf.rl.evolution import WorkerPaths
 from pathnet_tf.run import load_checkpoint, load_variables, variable_state
 from pathnet_tf.summaries import TENSORBOARD_LEVELS, grid_image
@@ -54,8 +54,8 @@ class GameRun:
         self.model, self.config, self.game, self.index = model, config, game, index
         self.label = "AB"[index]
         w, e = config.num_workers, config.envs_per_worker
-        self.envs = VectorEnv(game, w * e, seed=(config.seed, index),
-                              sticky_action_prob=config.sticky_action_prob)
+        self.envs = environments.make(game, w * e, seed=(config.seed, index),
+                                      sticky_action_prob=config.sticky_action_prob)
         self.rng = np.random.default_rng([config.seed, index, 1])
         self.learner = A2CLearner(model, config, self.envs.num_actions, jit_compile)
         self.workers = WorkerPaths(self.rng, w, config.num_layers, config.num_modules,
@@ -87,22 +87,23 @@ class GameRun:
 
     def rollout(self):
         """`n_steps` steps of every environment under the workers' current policies:
-        time-major `(frames [T+1, W, E, 10, 10, C], actions, rewards, dones [T, W, E])`."""
+        time-major `(frames [T+1, W, E, *frame], actions, rewards, dones [T, W, E])`."""
         config = self.config
         w, e, t = config.num_workers, config.envs_per_worker, config.n_steps
-        frames = np.empty((t + 1, w, e, 10, 10, CHANNELS), np.float32)
+        shape = config.frame_shape
+        frames = np.empty((t + 1, w, e, *shape), config.frame_dtype)
         actions = np.empty((t, w, e), np.int32)
         rewards = np.empty((t, w, e), np.float32)
         dones = np.empty((t, w, e), np.float32)
         paths = self.workers.paths
-        frames[0] = self.envs.observe().reshape(w, e, 10, 10, CHANNELS)
+        frames[0] = self.envs.observe().reshape(w, e, *shape)
         for step in range(t):
             logits, _ = self.learner.act(frames[step], paths)
             actions[step] = sample_actions(logits.numpy(), self.rng)
             reward, done = self.envs.step(actions[step].reshape(-1))
             rewards[step], dones[step] = reward.reshape(w, e), done.reshape(w, e)
-            frames[step + 1] = self.envs.observe().reshape(w, e, 10, 10, CHANNELS)
-            now = self.frames + (step + 1) * w * e
+            frames[step + 1] = self.envs.observe().reshape(w, e, *shape)
+            now = self.frames + (step + 1) * w * e * config.frame_skip
             for env_index, episode_return, length in self.envs.finished:
                 worker = env_index // e
                 self.workers.record(worker, episode_return)
@@ -258,7 +259,7 @@ class Transfer:
         self.elapsed = header["elapsed"]
         for index in range(self.phase):
             if self.finished[index] is not None:  # its heads, weights loaded below
-                num_actions = VectorEnv(self.games[index], 1, 0).num_actions
+                num_actions = environments.num_actions(self.games[index])
                 self.model.add_task(num_actions)
                 self.model.add_task(1)
         if self.phase < 2 and "game" in header:
