@@ -78,7 +78,7 @@ print(f"check_wheel: imported {len(installed) - len(skipped)} modules from {wher
       + (f" (skipped without Ray: {', '.join(skipped)})" if skipped else ""))
 EOF
 
-step "starting every script's entry point (--help)"
+step "starting every script's entry point, and the modules the shell scripts start"
 for script in binary_mnist_pathnet split_mnist_pathnet cifar_svhn_pathnet minatar_pathnet \
               pathnet_pbt pbt_mnist; do
   status=0
@@ -90,6 +90,17 @@ for script in binary_mnist_pathnet split_mnist_pathnet cifar_svhn_pathnet minata
     exit 1
   fi
 done
+# The other modules the shell scripts start (auto_*.sh: the reports, Ray batches).
+for module in report plotting campaign_ray; do
+  "$VENV_PY" -m "pathnet_tf.$module" --help > "$WORK/help.txt" 2>&1 || {
+    echo "check_wheel: python -m pathnet_tf.$module --help failed:" >&2
+    cat "$WORK/help.txt" >&2; exit 1; }
+done
+mkdir -p "$WORK/empty"
+"$VENV_PY" -m pathnet_tf.rl.report "$WORK/empty" > "$WORK/help.txt" 2>&1 || true
+grep -q "no finished results.json" "$WORK/help.txt" || {
+  echo "check_wheel: python -m pathnet_tf.rl.report did not start:" >&2
+  cat "$WORK/help.txt" >&2; exit 1; }
 [[ -x "$WORK/venv/bin/binary-mnist-pathnet" ]] || {
   echo "check_wheel: the console script binary-mnist-pathnet was not installed" >&2; exit 1; }
 
