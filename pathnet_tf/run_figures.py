@@ -9,6 +9,10 @@
   the generation, the threshold dashed;
 - `module_usage.png` (modes that evolve a population): per task, the fraction of the
   population using each module over the generations, one row per module;
+- `reuse.png` (a task evolved on top of frozen modules): its fitness, and below it the
+  frozen modules on the winner's path and the population's mean, and the pathways
+  holding the previous task's whole best path (`reuse.py`), the first generation one
+  of them won dotted;
 - `accuracy_matrix.png` (runs that recorded it): the heat map of the accuracy matrix R
   (`accuracy_figures.py`, `continual.py`).
 `python -m pathnet_tf.plotting WORKDIR` redraws them from WORKDIR/results.json.
@@ -159,6 +163,53 @@ def plot_run_module_usage(results: dict, path) -> pathlib.Path | None:
     return save_figure(figure, path)
 
 
+def plot_run_reuse(results: dict, path) -> pathlib.Path | None:
+    """Per task with reuse diagnostics: fitness above, reuse of the frozen modules below
+    (None if no task has them)."""
+    tasks = [(i, t) for i, t in trained_tasks(results) if t.get("reuse")]
+    if not tasks:
+        return None
+    figure, panels = new_figure(4.6, 2.4, 2 * len(tasks), columns=len(tasks))
+    panels = np.asarray(panels).reshape(2, len(tasks))  # fitness row, reuse row
+    for column, (index, task) in enumerate(tasks):
+        top, bottom = panels[0][column], panels[1][column]
+        history = np.asarray(task["fitness_history"], float)
+        generations = np.arange(1, len(history) + 1)
+        top.plot(generations, history, color=color(index), linewidth=0.8, alpha=0.6,
+                 label="winner")
+        top.plot(generations, np.maximum.accumulate(history), color=color(index),
+                 linewidth=1.8, label="best so far")
+        if results.get("threshold") is not None:
+            top.axhline(results["threshold"], color="black", linestyle="--", linewidth=0.8)
+        top.set_ylabel("fitness")
+        top.set_title(f"{task['name']}: {task['generations']} generations, "
+                      f"{task['reuse']['seeded']} seeded", fontsize=9)
+        top.legend(fontsize=7, loc="lower right")
+        reuse = task["reuse"]
+        winner = np.sum(reuse["winner_frozen"], axis=1)
+        mean = np.sum(reuse["population_frozen"], axis=1)
+        steps = np.arange(1, len(winner) + 1)
+        bottom.plot(steps, winner, color="tab:red", linewidth=0.6, alpha=0.6,
+                    label="frozen modules on the winner's path")
+        bottom.plot(steps, mean, color="tab:red", linewidth=1.8,
+                    label="population mean")
+        bottom.set_ylim(0, max(reuse["frozen_modules"], 1) + 0.5)
+        bottom.set_ylabel("frozen modules used")
+        bottom.set_xlabel("generation")
+        if reuse.get("reference_path") is not None:
+            held = bottom.twinx()
+            held.plot(steps, reuse["holding"], color="tab:green", linewidth=1.0,
+                      label="pathways holding the previous best path")
+            held.set_ylim(0, max(reuse["holding"] + [1]) * 1.05)
+            held.set_ylabel("pathways holding it", fontsize=7)
+            if reuse.get("first_win_holding"):
+                bottom.axvline(reuse["first_win_holding"], color="tab:green",
+                               linestyle=":", linewidth=1.0)
+            held.legend(fontsize=6, loc="upper right")
+        bottom.legend(fontsize=6, loc="lower right")
+    return save_figure(figure, path)
+
+
 def draw_all(results: dict, directory) -> list[pathlib.Path]:
     """Every figure of one run into `directory`; returns their paths."""
     version_of(results)
@@ -168,6 +219,9 @@ def draw_all(results: dict, directory) -> list[pathlib.Path]:
     paths = [plot_run_pathways(results, directory / "pathways.png"),
              plot_run_fitness(results, directory / "fitness.png")]
     usage = plot_run_module_usage(results, directory / "module_usage.png")
+    reuse = plot_run_reuse(results, directory / "reuse.png")
+    if reuse is not None:
+        paths.append(reuse)
     if results.get("accuracy_matrix"):  # the accuracy matrix R (continual.py)
         from pathnet_tf.accuracy_figures import plot_accuracy_matrix
 

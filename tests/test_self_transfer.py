@@ -133,6 +133,11 @@ def test_a_seeded_population_starts_on_task_a_path_and_reuse_is_logged(mnist, tm
     assert reuse["holding"][0] >= 4 and reuse["first_win_holding"] == 1
     assert len(reuse["winner_frozen"]) == results["task_b"]["generations"] == 5
     assert sum(reuse["winner_frozen"][0]) == reuse["frozen_modules"]
+    from pathnet_tf import run_figures
+
+    drawn = run_figures.draw_all(results, tmp_path / "figures")
+    assert tmp_path / "figures" / "reuse.png" in drawn
+    assert (tmp_path / "figures" / "reuse.png").stat().st_size > 1000
     unseeded = run(tiny(), tmp_path / "random", mnist)["task_b"]["reuse"]
     assert unseeded["seeded"] == 0 and unseeded["holding"][0] <= 1
 
