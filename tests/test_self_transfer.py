@@ -231,3 +231,47 @@ def test_self_transfer_conditions_name_their_flags_and_orderings():
             ablation.condition_flags(bad)
     for name in ablation.SELF:
         ablation.condition_flags(name)  # every listed one parses
+
+
+# -- the self-transfer report ---------------------------------------------------------
+
+
+def fake_run(folder, seed, generations_a, generations_b, reuse):
+    task = {"name": "1v3", "digits": [1, 3], "solved": True, "best_path": [[0, 1], [2, 3]]}
+    results = {"schema_version": 2, "mode": "pathnet", "seed": seed, "overlap": 4,
+               "task_a": {**task, "generations": generations_a, "best_fitness": 0.99,
+                          "test_accuracy": 0.95, "reuse": None},
+               "task_b": {**task, "generations": generations_b, "best_fitness": 0.98,
+                          "test_accuracy": 0.96, "reuse": reuse}}
+    path = folder / "pathnet" / "1v3_to_1v3" / f"seed_{seed}"
+    path.mkdir(parents=True)
+    (path / "results.json").write_text(json.dumps(results))
+
+
+def test_self_transfer_report_gap_reuse_and_ratio(tmp_path):
+    from pathnet_tf import self_transfer
+
+    root = tmp_path / "root"
+    won = {"frozen_modules": 4, "reference_path": [[0, 1], [2, 3]], "seeded": 2,
+           "winner_frozen": [[1, 1], [2, 2]], "population_frozen": [[0.5, 0.5], [1.0, 1.5]],
+           "holding": [2, 3], "first_win_holding": 2}
+    lost = {**won, "winner_frozen": [[0, 0], [0, 1]], "holding": [0, 0],
+            "first_win_holding": None}
+    for seed in range(4):
+        fake_run(root / "self", seed, 100, 50, won if seed % 2 else lost)
+    summary = self_transfer.write(root, tmp_path / "out", resamples=200)
+    entry = summary["conditions"]["self"]
+    assert entry["first_over_second"]["1v3"]["ratio"] == pytest.approx(2.0)  # one pair
+    assert entry["gap"]["task_a"]["gap"] == pytest.approx(0.04)
+    assert entry["gap"]["task_b"]["gap"] == pytest.approx(0.02)
+    reuse = entry["reuse"]
+    assert reuse["holder_won_fraction"] == 0.5 and reuse["first_win_holding_median"] == 2
+    assert reuse["winner_frozen_at_end"] == pytest.approx(2.5)  # 4 where it won, 1 elsewhere
+    assert reuse["population_frozen_at_start"] == pytest.approx(1.0)
+    generations, mean, counts = self_transfer.population_curve(
+        self_transfer.pathnet_results(root / "self"))
+    assert generations.tolist() == [1, 2] and mean.tolist() == [1.0, 2.5]
+    assert counts.tolist() == [4, 4]
+    markdown = (tmp_path / "out" / "summary.md").read_text()
+    assert "Self-transfer" in markdown and "| self |" in markdown
+    assert (tmp_path / "out" / "reuse.png").exists() and (tmp_path / "out" / "forest.png").exists()
