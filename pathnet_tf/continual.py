@@ -150,15 +150,22 @@ def _sequence_name(results: dict) -> str:
 
 def _condition(results: dict) -> str:
     """A run's condition: its mode plus the settings that make it another method
-    (the fixed budget, online EWC)."""
+    (EWC's λ and γ, SI's c, the stopping rule, a validation split)."""
     config = results.get("config", {})
     name = results["mode"]
-    if config.get("ewc_gamma") is not None and results["mode"] == "ewc":
-        name += f" online(γ={config['ewc_gamma']})"
+    regularizer = results.get("regularizer") or {}
+    if regularizer.get("method") == "ewc":
+        name += f" λ={regularizer['lambda']:g}"
+        if regularizer.get("gamma") is not None:
+            name += f" online γ={regularizer['gamma']:g}"
+    elif regularizer.get("method") == "si":
+        name += f" c={regularizer['c']:g}"
     if config.get("budget") == "fixed":
-        name += f" fixed {config['evolution']['max_generations']} gen."
+        name += f", fixed {config['evolution']['max_generations']} gen."
     else:
-        name += " threshold stop"
+        name += ", threshold stop"
+    if config.get("validation"):
+        name += " (validation)"
     return name
 
 

@@ -29,6 +29,9 @@ from pathnet_tf import data as data_lib
 from pathnet_tf.config import SPLIT_MNIST_TASKS, _MnistExperiment, parse_digit_pairs
 
 BENCHMARKS = ("split", "permuted")
+# With `validation`, the last tenth of each task's (shuffled) training images is its
+# test split and is not trained on: the sweep of λ and c never sees the test images.
+VALIDATION = 0.1
 BUDGETS = ("threshold", "fixed")
 DEFAULT_EWC_LAMBDA = 100.0  # = regularized.DEFAULT_EWC_LAMBDA (this module is TF-free)
 DEFAULT_SI_C = 0.1
@@ -59,6 +62,7 @@ class ContinualMnistConfig(_MnistExperiment):
     ewc_gamma: float | None = None
     si_c: float = DEFAULT_SI_C
     si_xi: float = DEFAULT_SI_XI
+    validation: bool = False  # the tasks' test splits: VALIDATION of their training images
 
     def __post_init__(self):
         super().__post_init__()
@@ -73,6 +77,8 @@ class ContinualMnistConfig(_MnistExperiment):
             raise ValueError(f"num_tasks ({self.num_tasks!r}) must be a positive integer")
         if self.benchmark == "permuted" and self.noise:
             raise ValueError(f"noise ({self.noise!r}) must be 0 for benchmark permuted")
+        if not isinstance(self.validation, bool):
+            raise ValueError(f"validation ({self.validation!r}) must be True or False")
         for name in ("ewc_lambda", "si_c", "si_xi"):
             _check_positive_number(self, name)
         if self.ewc_gamma is not None and (
@@ -129,25 +135,34 @@ def permuted_tasks(mnist, count: int, seed: int, rng: np.random.Generator,
     return out
 
 
+def held_out(task):
+    """`task` with the last `VALIDATION` of its training images as its test split."""
+    count = max(1, int(round(len(task.train_x) * VALIDATION)))
+    return dataclasses.replace(task, train_x=task.train_x[:-count],
+                               train_y=task.train_y[:-count], test_x=task.train_x[-count:],
+                               test_y=task.train_y[-count:])
+
+
+def make_tasks(config: ContinualMnistConfig, mnist) -> list:
+    """The benchmark's tasks. Split MNIST's are `binary_mnist.run_pairs`'s (the same
+    draws from `[seed, 0]`), so a run here equals `split_mnist.run`'s."""
+    data_rng = np.random.default_rng([config.seed, 0])
+    if config.benchmark == "split":
+        tasks = [data_lib.binary_task(mnist, digits, config.noise, data_rng,
+                                      max_train=config.max_train,
+                                      noise_kind=config.noise_kind,
+                                      train_split=config.train_split)
+                 for digits in config.tasks]
+    else:
+        tasks = permuted_tasks(mnist, config.num_tasks, config.seed, data_rng,
+                               max_train=config.max_train)
+    return [held_out(task) for task in tasks] if config.validation else tasks
+
+
 def run(config: ContinualMnistConfig, workdir, log: Callable[[str], None] = print,
         mnist: data_lib.Mnist | None = None, **options) -> dict:
-    """Runs the benchmark into `workdir` (as `binary_mnist.run_pairs`: Split MNIST is
-    exactly `split_mnist.run`'s sequence; `options` go on to `run.run_sequence`)."""
-    from pathnet_tf import binary_mnist
-
-    if config.benchmark == "split":
-        results = binary_mnist.run_pairs(config, config.tasks, workdir, log, mnist=mnist,
-                                         **options)
-    else:
-        results = _run_permuted(config, workdir, log, mnist, **options)
-    shown = {name: "–" if results["continual"][name] is None
-             else f"{results['continual'][name]:.4f}" for name in ("acc", "bwt", "fwt")}
-    log(f"{config.mode} {config.benchmark}: ACC {shown['acc']}, BWT {shown['bwt']}, "
-        f"FWT {shown['fwt']}")
-    return results
-
-
-def _run_permuted(config, workdir, log, mnist, **options) -> dict:
+    """Runs the benchmark into `workdir` (checks as `binary_mnist.run_pairs`; `options`
+    go on to `run.run_sequence`); logs ACC, BWT and FWT; returns the results."""
     import keras
 
     from pathnet_tf.model import PathNet
@@ -159,9 +174,8 @@ def _run_permuted(config, workdir, log, mnist, **options) -> dict:
     workdir = prepare_workdir(workdir)
     if mnist is None:
         mnist = data_lib.load_mnist(config.data_dir)
+    tasks = make_tasks(config, mnist)
     keras.utils.set_random_seed(config.seed)
-    tasks = permuted_tasks(mnist, config.num_tasks, config.seed,
-                           np.random.default_rng([config.seed, 0]), max_train=config.max_train)
     net = config.pathnet
 
     def build():
@@ -170,7 +184,13 @@ def _run_permuted(config, workdir, log, mnist, **options) -> dict:
 
     pool = options.get("pool")
     model = build() if pool is None else pool.model(repr(net), build)
+    names = ", ".join(f"{task.name} ({len(task.train_x)} train images)" for task in tasks)
     log(f"PathNet L={net.num_layers} M={net.num_modules} N={net.num_active} "
-        f"units={net.units}, mode {config.mode}; Permuted MNIST, {len(tasks)} tasks of "
-        f"{len(tasks[0].train_x)} train images; workdir {workdir}")
-    return run_sequence(config, model, tasks, workdir, log, start=start, **options)
+        f"units={net.units}, mode {config.mode}; {config.benchmark} MNIST: {names}; "
+        f"workdir {workdir}")
+    results = run_sequence(config, model, tasks, workdir, log, start=start, **options)
+    shown = {name: "–" if results["continual"][name] is None
+             else f"{results['continual'][name]:.4f}" for name in ("acc", "bwt", "fwt")}
+    log(f"{config.mode} {config.benchmark}: ACC {shown['acc']}, BWT {shown['bwt']}, "
+        f"FWT {shown['fwt']}")
+    return results

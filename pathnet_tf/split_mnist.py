@@ -3,7 +3,8 @@ sequence (0v1, 2v3, 4v5, 6v7, 8v9), clean images, one head per task (task-
 incremental). `run(config, workdir)` is what `split_mnist_pathnet.py` calls.
 
 After the last task every task's best path is evaluated again on its own test split
-(`final_test_accuracy` in results.json). Under PathNet that equals, exactly, its
+(`final_test_accuracy` in results.json); after every task, every task (`accuracy_matrix`,
+R, and ACC / BWT / FWT, `continual.py`). Under PathNet that equals, exactly, its
 accuracy right after it was learned: its modules are frozen and its head is its own.
 Under fine-tuning the earlier tasks' accuracies show what they forgot.
 
@@ -57,6 +58,12 @@ def table(results: dict) -> str:
     mean = sum(finals) / len(finals)
     lines.append(f"mean final test accuracy over {len(finals)} tasks: {mean:.4f} "
                  f"({results['mode']})")
+    metrics = results.get("continual") or {}
+    shown = [f"{name.upper()} {metrics[name]:.4f}" for name in ("acc", "bwt", "fwt")
+             if metrics.get(name) is not None]
+    if shown:
+        lines.append("; ".join(shown) + " (the accuracy matrix R: results.json, "
+                     "figures/accuracy_matrix.png)")
     return "\n".join(lines)
 
 
@@ -101,6 +108,11 @@ def summarize(root) -> dict:
             "runs": len(runs), "seeds": sorted(r["seed"] for r in runs), "tasks": tasks,
             "mean_final_test_accuracy": _mean_sd(
                 statistics.fmean(r["final_test_accuracy"]) for r in runs)}
+        if all(r.get("continual") for r in runs):  # runs that recorded R (continual.py)
+            for name in ("acc", "bwt", "fwt"):
+                values = [r["continual"][name] for r in runs]
+                if None not in values:
+                    summary[mode][name] = _mean_sd(values)
     return summary
 
 
@@ -121,6 +133,11 @@ def summary_markdown(summary: dict) -> str:
         lines += ["", f"Mean final test accuracy over the tasks: **{final['mean']:.4f}** "
                   f"(sd {final['sd']:.4f} over runs, min {final['min']:.4f}, max "
                   f"{final['max']:.4f}).", ""]
+        shown = [f"{name.upper()} {entry[name]['mean']:.4f} (sd {entry[name]['sd']:.4f})"
+                 for name in ("acc", "bwt", "fwt") if name in entry]
+        if shown:  # the accuracy matrix's summaries (python -m pathnet_tf.continual)
+            lines += ["Continual-learning metrics (docs/continual.md): " + ", ".join(shown)
+                      + ".", ""]
     return "\n".join(lines)
 
 

@@ -29,9 +29,10 @@ def toy_mode():
     del modes.MODES["scratch"]
 
 
-def test_the_table_holds_the_three_modes_the_flags_and_report_offer():
-    assert list(modes.MODES) == ["pathnet", "independent", "finetune"]
-    assert [m.label for m in modes.MODES.values()] == ["PathNet", "independent", "fine-tune"]
+def test_the_table_holds_the_modes_the_flags_and_report_offer():
+    assert list(modes.MODES) == ["pathnet", "independent", "finetune", "ewc", "si"]
+    assert [m.label for m in modes.MODES.values()] == ["PathNet", "independent", "fine-tune",
+                                                        "EWC", "SI"]
     with pytest.raises(ValueError, match=r"mode \('frozen'\) must be one of pathnet"):
         modes.get("frozen")
     with pytest.raises(ValueError, match="mode"):
@@ -69,3 +70,7 @@ def test_one_entry_is_all_a_new_mode_takes(toy_mode, tmp_path):
     figure = plotting.plot_modes(summary, tmp_path / "modes.png")
     assert figure.stat().st_size > 0
     assert json.loads((tmp_path / "run" / "config.json").read_text())["mode"] == "scratch"
+    # Its accuracy matrix and figures, as every mode's (continual.py, run_figures.py).
+    assert len(results["accuracy_matrix"]) == 2 and results["continual"]["acc"] == (
+        sum(results["final_test_accuracy"]) / 2)
+    assert (tmp_path / "run" / "figures" / "accuracy_matrix.png").stat().st_size > 5000

@@ -48,6 +48,15 @@ def test_split_mnist_script_learns_the_tasks_in_order(tmp_path, mode):
     else:  # one path for every task, nothing frozen: the earlier tasks' heads go stale
         assert results["frozen_modules"] == [0, 0, 0]
         assert len({json.dumps(t["best_path"]) for t in tasks}) == 1
+    # The accuracy matrix R (continual.py): its diagonal is each task when learned, its
+    # last row the final accuracies; PathNet's backward transfer is exactly 0.
+    matrix = results["accuracy_matrix"]
+    assert [matrix[i][i] for i in range(3)] == [t["test_accuracy"] for t in tasks]
+    assert matrix[-1] == finals and len(results["accuracy_baseline"]) == 3
+    if mode == "pathnet":
+        assert results["continual"]["bwt"] == 0.0 and results["continual"]["forgetting"] == [
+            0.0, 0.0]
+    assert (workdir / "figures" / "accuracy_matrix.png").stat().st_size > 5000
     assert "mean final test accuracy over 3 tasks" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == f"figures in {workdir / 'figures'}"
     assert (workdir / "figures" / "pathways.png").stat().st_size > 10_000
@@ -59,6 +68,8 @@ def test_split_mnist_script_learns_the_tasks_in_order(tmp_path, mode):
     forgetting = [t["forgetting"]["mean"] for t in summary["tasks"]]
     assert forgetting == pytest.approx([t["test_accuracy"] - f for t, f in zip(tasks, finals)])
     assert summary["mean_final_test_accuracy"]["mean"] == pytest.approx(sum(finals) / 3)
+    assert summary["acc"]["mean"] == pytest.approx(sum(finals) / 3)
+    assert summary["bwt"]["mean"] == results["continual"]["bwt"]
     assert f"## {mode}: 1 runs" in (tmp_path / "summary" / "summary.md").read_text()
     prefixes = {"A_0v1", "B_2v3", "C_4v5"}
     tags = set()

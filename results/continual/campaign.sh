@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The issue-28 campaign: Split MNIST (then Permuted MNIST), every method, seeds 0-9,
+# one niced process at a time; resumable (finished seeds are skipped, an unfinished
+# one resumes from its checkpoint). Then the summary into results/continual/.
+#   bash results/continual/campaign.sh [RUNS_DIR] [SEEDS] [PERMUTED_SEEDS]
+# EWC's lambda and SI's c: the best of results/continual/sweep/ (validation split).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+runs=${1:-runs/continual}
+seeds=${2:-0-9}
+permuted_seeds=${3:-0-2}
+lambda=100
+c=0.1
+py="nice -n 10 .venv/bin/python continual_mnist_pathnet.py --tensorboard=none"
+fixed=(--budget=fixed --max_generations=100)
+split() {  # WORKDIR FLAGS...
+  local workdir=$1; shift
+  $py --seeds="$seeds" --workdir="$runs/split/$workdir" "$@"
+}
+split pathnet_threshold --mode=pathnet
+split pathnet_fixed100 --mode=pathnet "${fixed[@]}"
+split finetune_fixed100 --mode=finetune "${fixed[@]}"
+split ewc_fixed100 --mode=ewc --ewc_lambda=$lambda "${fixed[@]}"
+split si_fixed100 --mode=si --si_c=$c "${fixed[@]}"
+permuted() {
+  local workdir=$1; shift
+  $py --benchmark=permuted --seeds="$permuted_seeds" --workdir="$runs/permuted/$workdir" "$@"
+}
+if [[ "${PERMUTED:-1}" == 1 ]]; then
+  permuted pathnet_fixed100 --mode=pathnet "${fixed[@]}"
+  permuted finetune_fixed100 --mode=finetune "${fixed[@]}"
+  permuted ewc_fixed100 --mode=ewc --ewc_lambda=$lambda "${fixed[@]}"
+  permuted si_fixed100 --mode=si --si_c=$c "${fixed[@]}"
+fi
+.venv/bin/python -m pathnet_tf.continual "$runs" --out results/continual
