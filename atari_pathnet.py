@@ -60,7 +60,7 @@ flags.DEFINE_boolean("jit_compile", True, "Compile the act and update calls with
 cli.define_run_flags("runs/atari")
 FLAGS.set_default("checkpoint_every", 500)
 FLAGS["checkpoint_every"].help = ("Save everything needed to continue every this many "
-                                  "updates (500: 640,000 emulator frames at the defaults).")
+                                  "updates (500: 320,000 emulator frames at the defaults).")
 
 
 def config_from_flags() -> AtariConfig:
