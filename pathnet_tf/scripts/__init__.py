@@ -6,6 +6,7 @@ them.
 
 - `binary_mnist_pathnet`: binary MNIST transfer (task A, then task B); the main job.
 - `split_mnist_pathnet`: Split MNIST, five binary tasks in sequence.
+- `continual_mnist_pathnet`: Split or Permuted MNIST among continual-learning methods.
 - `cifar_svhn_pathnet`: CIFAR-10 <-> SVHN transfer (tensorflow-datasets).
 - `minatar_pathnet`: PathNet with A2C on two MinAtar games in turn.
 - `pathnet_pbt`: PBT of PathNet's learning rate and mutation rate.
