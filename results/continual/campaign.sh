@@ -9,27 +9,29 @@ cd "$(dirname "$0")/../.."
 runs=${1:-runs/continual}
 seeds=${2:-0-9}
 permuted_seeds=${3:-0-2}
-lambda=100
-c=0.1
+lambda=300
+c=0.3
 py="nice -n 10 .venv/bin/python continual_mnist_pathnet.py --tensorboard=none"
 fixed=(--budget=fixed --max_generations=100)
-split() {  # WORKDIR FLAGS...
+split() {  # WORKDIR FLAGS... (seeds: $pass_seeds)
   local workdir=$1; shift
-  $py --seeds="$seeds" --workdir="$runs/split/$workdir" "$@"
+  $py --seeds="$pass_seeds" --workdir="$runs/split/$workdir" "$@"
 }
-split pathnet_threshold --mode=pathnet
-split pathnet_fixed100 --mode=pathnet "${fixed[@]}"
-split finetune_fixed100 --mode=finetune "${fixed[@]}"
-split ewc_fixed100 --mode=ewc --ewc_lambda=$lambda "${fixed[@]}"
-split si_fixed100 --mode=si --si_c=$c "${fixed[@]}"
+for pass_seeds in 0-2 "$seeds"; do  # three seeds of everything first, then the rest
+  split finetune_fixed100 --mode=finetune "${fixed[@]}"
+  split ewc_fixed100 --mode=ewc --ewc_lambda=$lambda "${fixed[@]}"
+  split si_fixed100 --mode=si --si_c=$c "${fixed[@]}"
+  split pathnet_fixed100 --mode=pathnet "${fixed[@]}"
+  split pathnet_threshold --mode=pathnet
+done
 permuted() {
   local workdir=$1; shift
   $py --benchmark=permuted --seeds="$permuted_seeds" --workdir="$runs/permuted/$workdir" "$@"
 }
 if [[ "${PERMUTED:-1}" == 1 ]]; then
-  permuted pathnet_fixed100 --mode=pathnet "${fixed[@]}"
   permuted finetune_fixed100 --mode=finetune "${fixed[@]}"
   permuted ewc_fixed100 --mode=ewc --ewc_lambda=$lambda "${fixed[@]}"
   permuted si_fixed100 --mode=si --si_c=$c "${fixed[@]}"
+  permuted pathnet_fixed100 --mode=pathnet "${fixed[@]}"
 fi
 .venv/bin/python -m pathnet_tf.continual "$runs" --out results/continual
