@@ -56,7 +56,7 @@ LISTED = ("paper", "tf1", *(f"paper+{name}" for name in protocol.SWITCHES),
 
 # Conditions of more than one change that the ablation runs besides the 20 above.
 # `tf1-frozen_path-tournament`: the TF1 protocol with the paper's fair tournament and
-# unforced paths, the two choices the paper's claim needs (REFERENCE.md 2).
+# unforced paths, the two choices the paper's claim needs (docs/protocol.md, sections 2-3).
 COMPOUND = ("tf1-frozen_path-tournament",)
 
 # Transfer switches (docs/transfer.md), added to a condition as `~<name>`: not TF1

@@ -20,7 +20,7 @@ from pathnet_tf.shapes import COMPUTE_MODES, PADDINGS, conv_output_length
 # The choices below are defined here, at the bottom of the import graph, so that
 # validating a configuration never imports TensorFlow (a bad flag fails in a blink).
 OPTIMIZERS = ("sgd", "adam")  # optimizers.make_optimizer
-# The protocol switches (README "Flags"; REFERENCE.md 2a): the first choice of each is
+# The protocol switches (README "Flags"; docs/protocol.md section 3): the first choice of each is
 # the paper's protocol and the default, the second the TF1 code's (protocol.py).
 FROZEN_PATHS = ("available", "always_on")  # model.PathNet.plan
 AGGREGATIONS = ("sum", "mean")  # model.PathNet.plan

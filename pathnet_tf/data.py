@@ -177,7 +177,7 @@ def salt_and_pepper(
 def additive_salt(
     images: np.ndarray, probability: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """The TF1 code's noise (REFERENCE.md 2a item 8): additive salt, no pepper.
+    """The TF1 code's noise (docs/protocol.md section 3, item 8): additive salt, no pepper.
 
     One uniform draw u in [0, 1) per pixel; where u >= 1 - `probability` (so with
     chance `probability`), the pixel gets + u, u itself (in [0.5, 1) for the TF1

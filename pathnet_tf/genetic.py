@@ -76,7 +76,7 @@ def mutate_tf1(genotype: np.ndarray, rng: np.random.Generator, num_modules: int,
     [0, M-1] (or wrapped, `boundary="wrap"`): paths drift toward module 0. Two modules
     landing on one index become one module (a repeated index, which counts once), and
     the copies of a repeated module move together, as the mask's one entry does: a
-    path can lose modules, never regain them (REFERENCE.md 2a item 9).
+    path can lose modules, never regain them (docs/protocol.md section 3, item 9).
     """
     genotype = np.asarray(genotype)
     if rate is None:

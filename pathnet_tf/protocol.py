@@ -1,5 +1,5 @@
 """Protocol presets: the paper's protocol (the defaults) and the TF1 code's
-(jsikyoon/pathnet, REFERENCE.md 2a), each a set of values of the protocol switches.
+(jsikyoon/pathnet, docs/protocol.md section 3), each a set of values of the protocol switches.
 
 `--protocol=tf1` sets every switch below to the TF1 code's value; a flag given
 explicitly with it still wins (`resolve`). `--protocol=paper` is the defaults. Each
@@ -39,7 +39,7 @@ CHOICES = {"frozen_path": FROZEN_PATHS, "aggregation": AGGREGATIONS,
            "module_types": MODULE_TYPES_CHOICES, "init": INITS, "tournament": TOURNAMENTS,
            "genotype": GENOTYPES, "noise_kind": NOISE_KINDS, "train_split": TRAIN_SPLITS}
 
-# The TF1 code's protocol, item by item (REFERENCE.md 2a): 1 frozen path always on,
+# The TF1 code's protocol, item by item (docs/protocol.md section 3): 1 frozen path always on,
 # 2 sum / M, 3 candidates in turn on shared weights, 4 stop at 0.99, 5 population 20,
 # 6 identity / linear / residual modules, 7 truncated normal σ 0.1 and biases 0.1,
 # 8 additive salt, 9 the drifting mask mutation, 10 the 55,000 training images of TF's

@@ -1,6 +1,6 @@
 """Compiled candidate training, the fair serial tournament and the evolve loop.
 
-One generation (DESIGN.md) is one compiled call: the tournament asks for B
+One generation (docs/design.md) is one compiled call: the tournament asks for B
 genotypes; one set of T minibatch indices is drawn; each candidate starts from the
 *same* weights and optimizer state (read once from the variables: the snapshot) and
 trains T steps with its genotype as a tensor argument, its trained modules held as
