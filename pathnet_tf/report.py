@@ -107,9 +107,11 @@ def read_run(path: pathlib.Path, root: pathlib.Path) -> dict:
     task_b = _task(results.get("task_b"), "task_b")
     if task_b is None:
         raise ValueError("task_b is missing")
-    if mode != "independent" and task_a is None:
+    entry = MODES.get(mode)  # the modes table says what a run of `mode` holds
+    learns_a = entry.train_earlier if entry is not None else mode != "independent"
+    if learns_a and task_a is None:
         raise ValueError(f"mode {mode!r} needs task_a")
-    if mode == "independent":
+    if not learns_a:
         task_a = None  # it learns task B only
     seed = results.get("seed", config.get("seed"))
     if seed is None:
@@ -123,7 +125,8 @@ def read_run(path: pathlib.Path, root: pathlib.Path) -> dict:
         "ordering": None if task_a is None else f"{task_a['name']}->{task_b['name']}",
         "task_a": task_a,
         "task_b": task_b,
-        "overlap": None if overlap is None or mode != "pathnet" else int(overlap),
+        "overlap": None if overlap is None or not (
+            entry.population if entry is not None else mode == "pathnet") else int(overlap),
         "wall_seconds": results.get("wall_seconds"),
         "settings": settings,
     }
@@ -179,34 +182,43 @@ def _by_task(runs: Iterable[dict], mode: str, role: str) -> dict[str, list[dict]
 
 
 def _speedups(runs, seed, resamples) -> list[dict]:
+    """PathNet's task-B speedups over each control of the modes table: a mode that
+    learns task B alone (`train_earlier` False: independent) over the same digit pair
+    as PathNet's B; a fixed-path mode that learns both tasks (finetune, ewc, si) over
+    the same ordering."""
     out = []
     pathnet_b = _by_task(runs, "pathnet", "task_b")
+    alone = [name for name, mode in MODES.items() if not mode.train_earlier]
+    ordered = [name for name, mode in MODES.items()
+               if mode.train_earlier and not mode.population]
     # independent / PathNet: the same digit pair learned from scratch vs as PathNet's B.
-    independent_b = _by_task(runs, "independent", "task_b")
-    common = [name for name in pathnet_b if name in independent_b]
-    for name in common + (["all"] if len(common) > 1 else []):
-        names = common if name == "all" else [name]
-        ratio = ratio_of_means([_generations(independent_b[n], "task_b") for n in names],
-                               [_generations(pathnet_b[n], "task_b") for n in names],
-                               seed, f"independent/pathnet|{name}", resamples)
-        if ratio is not None:
-            out.append({"comparison": "independent / pathnet", "task_b": name,
-                        "ordering": None, **ratio})
-    # fine-tune / PathNet: the same ordering.
-    orderings = sorted({r["ordering"] for r in runs if r["mode"] == "pathnet"}
-                       & {r["ordering"] for r in runs if r["mode"] == "finetune"})
-    for ordering in orderings + (["all"] if len(orderings) > 1 else []):
-        chosen = orderings if ordering == "all" else [ordering]
-        finetune = [_generations([r for r in runs if r["mode"] == "finetune"
-                                  and r["ordering"] == o], "task_b") for o in chosen]
-        pathnet = [_generations([r for r in runs if r["mode"] == "pathnet"
-                                 and r["ordering"] == o], "task_b") for o in chosen]
-        ratio = ratio_of_means(finetune, pathnet, seed, f"finetune/pathnet|{ordering}",
-                               resamples)
-        task_b = "all" if ordering == "all" else ordering.split("->")[1]
-        if ratio is not None:
-            out.append({"comparison": "finetune / pathnet", "task_b": task_b,
-                        "ordering": ordering, **ratio})
+    for control in alone:
+        control_b = _by_task(runs, control, "task_b")
+        common = [name for name in pathnet_b if name in control_b]
+        for name in common + (["all"] if len(common) > 1 else []):
+            names = common if name == "all" else [name]
+            ratio = ratio_of_means([_generations(control_b[n], "task_b") for n in names],
+                                   [_generations(pathnet_b[n], "task_b") for n in names],
+                                   seed, f"{control}/pathnet|{name}", resamples)
+            if ratio is not None:
+                out.append({"comparison": f"{control} / pathnet", "task_b": name,
+                            "ordering": None, **ratio})
+    # fine-tune / PathNet (and every other fixed-path control): the same ordering.
+    for control in ordered:
+        orderings = sorted({r["ordering"] for r in runs if r["mode"] == "pathnet"}
+                           & {r["ordering"] for r in runs if r["mode"] == control})
+        for ordering in orderings + (["all"] if len(orderings) > 1 else []):
+            chosen = orderings if ordering == "all" else [ordering]
+            controls = [_generations([r for r in runs if r["mode"] == control
+                                      and r["ordering"] == o], "task_b") for o in chosen]
+            pathnet = [_generations([r for r in runs if r["mode"] == "pathnet"
+                                     and r["ordering"] == o], "task_b") for o in chosen]
+            ratio = ratio_of_means(controls, pathnet, seed, f"{control}/pathnet|{ordering}",
+                                   resamples)
+            task_b = "all" if ordering == "all" else ordering.split("->")[1]
+            if ratio is not None:
+                out.append({"comparison": f"{control} / pathnet", "task_b": task_b,
+                            "ordering": ordering, **ratio})
     return out
 
 

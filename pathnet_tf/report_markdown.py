@@ -134,7 +134,7 @@ def to_markdown(summary: dict, figures: Sequence[str] = ()) -> str:
                                   for m in modes], rows)
 
     lines += ["## Speedups (ratios of mean task-B generations; > 1: PathNet faster)", ""]
-    rows = [[s["comparison"].replace("finetune", "fine-tune").replace("pathnet", "PathNet"),
+    rows = [[" / ".join(_mode_name(m) for m in s["comparison"].split(" / ")),
              s["task_b"] if s["ordering"] in (None, "all") else _arrow(s["ordering"]),
              f"{_f(s['numerator_mean'])} / {_f(s['denominator_mean'])}",
              f"**{_f(s['ratio'], 2)}** {_ci(s['ci95'], 2)}",

@@ -28,6 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from pathnet_tf.figures import new_figure, save_figure
+from pathnet_tf.modes import MODES
 from pathnet_tf.results_schema import version_of
 
 
@@ -55,7 +56,8 @@ def _frozen_by(results: dict, tasks, shape) -> np.ndarray:
     if results.get("frozen_by") is not None:
         return np.asarray(results["frozen_by"])
     frozen = np.full(shape, -1)
-    if results.get("mode", "pathnet") == "pathnet" and len(tasks) == 2:  # schema 1
+    mode = MODES.get(results.get("mode", "pathnet"))
+    if mode is not None and mode.population and len(tasks) == 2:  # schema 1
         index, first = tasks[0]
         for layer, modules in enumerate(first["best_path"]):
             frozen[layer, modules] = index

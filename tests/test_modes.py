@@ -74,3 +74,30 @@ def test_one_entry_is_all_a_new_mode_takes(toy_mode, tmp_path):
     assert len(results["accuracy_matrix"]) == 2 and results["continual"]["acc"] == (
         sum(results["final_test_accuracy"]) / 2)
     assert (tmp_path / "run" / "figures" / "accuracy_matrix.png").stat().st_size > 5000
+
+
+def test_a_new_control_is_compared_with_pathnet_by_its_table_entry(tmp_path):
+    """A fixed-path mode that learns both tasks (as finetune, ewc, si) gets PathNet's
+    speedup over it in the report, named by its label, with no other change."""
+    modes.register(modes.Mode("slowtune", "slow tune", "tab:olive", train_earlier=True,
+                              population=False, between=modes.keep_everything,
+                              help="a toy control"))
+    try:
+        for mode, generations in (("pathnet", [10, 12]), ("slowtune", [30, 36])):
+            for seed, count in enumerate(generations):
+                folder = tmp_path / mode / f"seed_{seed}"
+                folder.mkdir(parents=True)
+                task = {"name": "1v2", "generations": count, "solved": True}
+                (folder / "results.json").write_text(json.dumps(
+                    {"mode": mode, "seed": seed, "overlap": 2,
+                     "task_a": {"name": "1v3", "generations": 5, "solved": True},
+                     "task_b": task}))
+        runs = [report.read_run(path, tmp_path) for path in sorted(tmp_path.rglob("*.json"))]
+        assert [r["overlap"] for r in runs] == [2, 2, None, None]  # a population's only
+        summary = report.summarize(runs, resamples=50)
+        (speedup,) = summary["speedups"]
+        assert speedup["comparison"] == "slowtune / pathnet"
+        assert speedup["ratio"] == pytest.approx(66 / 22)
+        assert "| slow tune / PathNet |" in report.to_markdown(summary)
+    finally:
+        del modes.MODES["slowtune"]
