@@ -8,6 +8,7 @@ the paper's network on 84x84x4 frames, Gymnasium v5's protocol.
     python atari_pathnet.py                                     # atari:pong -> atari:alien
     python atari_pathnet.py --mode=independent --workdir=runs/pong_ind
     python atari_pathnet.py --game_a=atari:pong --game_b=atari:pong   # self-transfer
+    RAY_ADDRESS=auto python atari_pathnet.py --backend=ray --ray_actors=8  # games on Ray
 
 `--frames` counts emulator frames (4 per agent step). Every game is "atari:<rom>",
 a ROM ale-py carries (`python -c 'from ale_py import roms; print(roms.get_all_rom_ids())'`).
@@ -57,6 +58,10 @@ flags.DEFINE_float("sticky_action_prob", _D.sticky_action_prob,
                    "(Machado et al. 2018; Gymnasium v5: 0.25).")
 flags.DEFINE_integer("log_every", _D.log_every, "Updates between progress lines.")
 flags.DEFINE_boolean("jit_compile", True, "Compile the act and update calls with XLA.")
+flags.DEFINE_enum("backend", "local", ["local", "ray"],
+                  "Where the games run: local (this process) or ray (--ray_actors Ray actors; "
+                  "set RAY_ADDRESS for a cluster; the network stays here; same results).")
+flags.DEFINE_integer("ray_actors", 2, "Ray actors holding the games (--backend=ray).")
 cli.define_run_flags("runs/atari")
 FLAGS.set_default("checkpoint_every", 500)
 FLAGS["checkpoint_every"].help = ("Save everything needed to continue every this many "
@@ -88,6 +93,9 @@ def config_from_flags() -> AtariConfig:
 def run() -> None:
     # Everything that can be wrong is checked before TensorFlow is imported.
     config = config_from_flags()
+    from pathnet_tf.rl.ray_envs import environment_factory
+
+    environment_factory(FLAGS.backend, FLAGS.ray_actors)  # checks them
     from pathnet_tf.workdir import prepare_workdir
 
     workdir = prepare_workdir(FLAGS.workdir)
@@ -98,7 +106,8 @@ def run() -> None:
     set_threads(FLAGS.threads)
     run_transfer(config, workdir, resume=FLAGS.resume,
                  checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
-                 jit_compile=FLAGS.jit_compile)
+                 jit_compile=FLAGS.jit_compile, backend=FLAGS.backend,
+                 ray_actors=FLAGS.ray_actors)
 
 
 def main(argv):

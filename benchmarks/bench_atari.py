@@ -16,7 +16,9 @@ x E = 2 environments, n = 5 steps, the paper's network):
 - `whole_loop`: `GameRun.train` (rollouts, updates, tournaments, progress lines) over
   `--updates` updates after a warm-up, with the default compute, in agent steps/s
   (emulator frames/s is 4x), and `ratio` = whole loop / env alone (the mean of the
-  env-alone rate measured before and after, `env_alone` and `env_alone_again`).
+  env-alone rate measured before and after, `env_alone` and `env_alone_again`);
+- `ray_whole_loop` (in the first thread count's child): the whole loop with the games
+  on `--ray_actors` Ray actors (`--backend=ray`, a local Ray; the network here).
 
 Prints ONE JSON line (the children's progress goes to stderr); CPU seconds beside
 wall seconds and the 1-minute load average (other jobs make wall figures upper bounds).
@@ -46,6 +48,8 @@ flags.DEFINE_list("variants", ["mask_xla", "gather_xla", "mask_nojit", "gather_n
                   "N) and XLA (xla) or not (nojit), for the network-alone timings.")
 flags.DEFINE_integer("updates", 30, "Timed updates of the whole loop.")
 flags.DEFINE_integer("env_steps", 300, "Timed steps of every environment (env alone).")
+flags.DEFINE_list("ray_actors", ["1", "2"], "Ray actors for the whole loop on the Ray "
+                  "backend (measured in the first thread count's child; empty: none).")
 flags.DEFINE_integer("child", 0, "Internal: measure at this many threads, print JSON.")
 
 
@@ -130,11 +134,11 @@ def networks(config, variants, rounds: int = 4) -> dict:
     return report
 
 
-def whole_loop(config) -> dict:
+def whole_loop(config, make_envs=None) -> dict:
     from pathnet_tf.rl.runner import GameRun, Transfer
 
     transfer = Transfer(config, jit_compile=True)
-    run = GameRun(transfer.model, config, config.game_a, 0, None, True)
+    run = GameRun(transfer.model, config, config.game_a, 0, None, True, make_envs)
     run.total_updates = 5
     run.train(None, lambda line: None)  # warm-up: traces, compiles
     run.total_updates = run.updates + FLAGS.updates
@@ -142,6 +146,8 @@ def whole_loop(config) -> dict:
     run.train(None, lambda line: None)
     wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     steps = FLAGS.updates * config.frames_per_update // config.frame_skip
+    if hasattr(run.envs, "close"):
+        run.envs.close()
     return {"steps_per_second": round(steps / wall), "cpu_steps_per_second": round(steps / cpu),
             "compute": config.compute, "jit_compile": True}
 
@@ -158,6 +164,16 @@ def child(threads: int) -> dict:
     report["network"] = networks(config, FLAGS.variants)
     print(f"threads {threads}: network {report['network']}", file=sys.stderr, flush=True)
     report["whole_loop"] = whole_loop(config)
+    if FLAGS.ray_actors:
+        from pathnet_tf.rl.ray_envs import environment_factory, start_ray
+
+        start_ray(num_cpus=max(int(a) for a in FLAGS.ray_actors))
+        report["ray_whole_loop"] = {}
+        for actors in FLAGS.ray_actors:
+            report["ray_whole_loop"][actors] = whole_loop(
+                config, environment_factory("ray", int(actors)))
+            print(f"threads {threads}: ray, {actors} actors, whole loop "
+                  f"{report['ray_whole_loop'][actors]}", file=sys.stderr, flush=True)
     report["env_alone_again"] = env_alone(config, threads)  # after: the load may change
     env_rate = np.mean([report[key]["ours"]["steps_per_second"]
                         for key in ("env_alone", "env_alone_again")])
@@ -183,11 +199,13 @@ def main(argv):
               "units": config.units, "num_modules": config.num_modules,
               "num_active": config.num_active, "default_compute": config.compute,
               "cpus": os.cpu_count(), "threads": {}}
-    for threads in FLAGS.threads:
+    for threads in FLAGS.threads:  # Ray in the first child only
         done = subprocess.run(
             [sys.executable, os.path.abspath(__file__), f"--child={threads}",
              f"--game={FLAGS.game}", f"--variants={','.join(FLAGS.variants)}",
-             f"--updates={FLAGS.updates}", f"--env_steps={FLAGS.env_steps}"],
+             f"--updates={FLAGS.updates}", f"--env_steps={FLAGS.env_steps}",
+             "--ray_actors=" + (",".join(FLAGS.ray_actors)
+                                if threads == FLAGS.threads[0] else "")],
             stdout=subprocess.PIPE, text=True, check=True)
         report["threads"][threads] = json.loads(done.stdout.strip().splitlines()[-1])
     print(json.dumps(report))

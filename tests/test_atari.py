@@ -1,8 +1,8 @@
 """Real Atari (pathnet_tf/rl/atari.py) through the MinAtar runner, tiny configs: the
 ROMs found offline in ale-py's wheel, the 84x84 area resize, the environments'
 protocol and exact checkpoints, a tiny run end to end, kill + resume equal to an
-uninterrupted run, the defaults (the paper's network; MinAtar's unchanged), and the
-script's one-line errors."""
+uninterrupted run, the defaults (the paper's network; MinAtar's unchanged), the Ray
+backend's results equal to the local one's, and the script's one-line errors."""
 
 import json
 import pathlib
@@ -132,6 +132,27 @@ def test_kill_and_resume_equals_an_uninterrupted_atari_run(tmp_path):
     assert without_timings(resumed) == without_timings(whole)
 
 
+def test_the_ray_backend_gives_the_local_backend_s_results(tmp_path):
+    pytest.importorskip("ray", reason="the Ray backend is optional: requirements-ray.txt")
+    import ray
+
+    from pathnet_tf.rl.ray_envs import start_ray
+
+    settings = config(frames=1600)
+    local = runner.run_transfer(settings, tmp_path / "local", log=lambda line: None,
+                                tensorboard="none")
+    start_ray(num_cpus=2)
+    try:
+        remote = runner.run_transfer(settings, tmp_path / "ray", log=lambda line: None,
+                                     tensorboard="none", backend="ray", ray_actors=2)
+    finally:
+        ray.shutdown()
+    assert local["game_a"]["episodes"] > 0
+    assert without_timings(remote) == without_timings(local)
+    assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == sorted(
+        p.name for p in (tmp_path / "local").iterdir())
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--game_a=atari:pongg"], "game ('atari:pongg') is not an Atari ROM ale-py carries "
                                "(did you mean atari:pong"),
@@ -140,6 +161,8 @@ def test_kill_and_resume_equals_an_uninterrupted_atari_run(tmp_path):
     (["--conv_layers=8:90:1"], "conv_layers[0] (8, 90, 1) leaves no output of a 84x84"),
     (["--sticky_action_prob=1.5"], "sticky_action_prob (1.5) must be in [0, 1]"),
     (["--frames=-4"], "frames (-4) must be a positive integer"),
+    (["--backend=ray", "--ray_actors=0"], "ray_actors (0) must be a positive integer"),
+    (["--backend=spark"], "flag --backend=spark: value should be one of <local|ray>"),
 ])
 def test_bad_games_and_flags_stop_with_one_line(tmp_path, flags, message):
     done = subprocess.run([sys.executable, str(ROOT / "atari_pathnet.py"), *flags,

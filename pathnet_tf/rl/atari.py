@@ -124,12 +124,14 @@ class AtariVectorEnv:
     `observe()` -> `[count, 84, 84, 4] uint8`; `step(actions [count])` -> `(clipped
     rewards [count] float32, dones [count] bool)`, a finished episode's raw score and
     its length in agent steps appended to `finished` as `(env_index, score, length)`.
-    Each copy is seeded from `seed` (an int or a sequence of them)."""
+    Each copy is seeded from `seed` (an int or a sequence of them) and its index
+    `first + i` (a shard of a larger batch seeds its games as the whole batch would)."""
 
     frame_shape = (SIZE, SIZE, STACK)
     frame_dtype = np.uint8
 
-    def __init__(self, game: str, count: int, seed, sticky_action_prob: float = 0.25):
+    def __init__(self, game: str, count: int, seed, sticky_action_prob: float = 0.25,
+                 first: int = 0):
         from ale_py import ALEInterface, LoggerMode, roms
 
         self.game = check_game(game)
@@ -138,7 +140,7 @@ class AtariVectorEnv:
         self.envs = []
         for index in range(count):
             ale = ALEInterface()
-            sequence = np.random.SeedSequence([*np.atleast_1d(seed), index])
+            sequence = np.random.SeedSequence([*np.atleast_1d(seed), first + index])
             ale.setInt("random_seed", int(sequence.generate_state(1)[0] >> 1))
             ale.setFloat("repeat_action_probability", float(sticky_action_prob))
             ale.setInt("frame_skip", 1)

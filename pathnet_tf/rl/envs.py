@@ -47,13 +47,14 @@ def frame_spec(game: str) -> tuple[tuple, type, int]:
     return VectorEnv.frame_shape, np.float32, 1
 
 
-def make(game: str, count: int, seed, sticky_action_prob: float):
-    """`count` copies of `game` (either family) behind the one interface."""
+def make(game: str, count: int, seed, sticky_action_prob: float, first: int = 0):
+    """`count` copies of `game` (either family) behind the one interface, seeded as
+    games `first`..`first + count - 1` of a batch."""
     if family(game) == "atari":
         from pathnet_tf.rl.atari import AtariVectorEnv
 
-        return AtariVectorEnv(game, count, seed, sticky_action_prob)
-    return VectorEnv(game, count, seed, sticky_action_prob)
+        return AtariVectorEnv(game, count, seed, sticky_action_prob, first)
+    return VectorEnv(game, count, seed, sticky_action_prob, first)
 
 
 def num_actions(game: str) -> int:
@@ -73,20 +74,23 @@ class VectorEnv:
     `observe()` -> `[count, 10, 10, CHANNELS] float32`; `step(actions [count])` ->
     `(rewards [count] float32, dones [count] bool)`, a finished episode's return being
     appended to `finished` as `(env_index, return, length)`. Each copy is seeded from
-    `seed` (an int or a sequence of them: sticky actions and the games' own randomness).
+    `seed` (an int or a sequence of them: sticky actions and the games' own randomness)
+    and its index `first + i` (a shard of a larger batch, `ray_envs.py`, seeds its games
+    as the whole batch would).
     """
 
     frame_shape = (10, 10, CHANNELS)
     frame_dtype = np.float32
 
-    def __init__(self, game: str, count: int, seed, sticky_action_prob: float = 0.1):
+    def __init__(self, game: str, count: int, seed, sticky_action_prob: float = 0.1,
+                 first: int = 0):
         from minatar import Environment
 
         self.game = check_game(game)
         self.envs = []
         for index in range(count):
             env = Environment(game, sticky_action_prob=sticky_action_prob)
-            sequence = np.random.SeedSequence([*np.atleast_1d(seed), index])
+            sequence = np.random.SeedSequence([*np.atleast_1d(seed), first + index])
             env.seed(int(sequence.generate_state(1)[0]))
             env.reset()
             self.envs.append(env)

@@ -38,6 +38,7 @@ from pathnet_tf.genetic import overlap, random_genotype
 from pathnet_tf.rl import envs as environments
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
 from pathnet_tf.rl.evolution import WorkerPaths
+from pathnet_tf.rl.ray_envs import environment_factory
 from pathnet_tf.run import load_checkpoint, load_variables, variable_state
 from pathnet_tf.summaries import TENSORBOARD_LEVELS, grid_image
 from pathnet_tf.workdir import RunTerminated, lock_workdir, prepare_workdir
@@ -50,12 +51,13 @@ class GameRun:
     """One game learned on `model` from `index` (0: game A, 1: game B) of the run."""
 
     def __init__(self, model, config, game: str, index: int, fixed_path=None,
-                 jit_compile: bool = False):
+                 jit_compile: bool = False, make_envs: Callable | None = None):
         self.model, self.config, self.game, self.index = model, config, game, index
         self.label = "AB"[index]
         w, e = config.num_workers, config.envs_per_worker
-        self.envs = environments.make(game, w * e, seed=(config.seed, index),
-                                      sticky_action_prob=config.sticky_action_prob)
+        self.envs = (make_envs or environments.make)(
+            game, w * e, seed=(config.seed, index),
+            sticky_action_prob=config.sticky_action_prob)
         self.rng = np.random.default_rng([config.seed, index, 1])
         self.learner = A2CLearner(model, config, self.envs.num_actions, jit_compile)
         self.workers = WorkerPaths(self.rng, w, config.num_layers, config.num_modules,
@@ -217,8 +219,8 @@ class Transfer:
     """The run's whole state: the model, the phase (0: game A, 1: game B, 2: done),
     the finished games' results and the current `GameRun`."""
 
-    def __init__(self, config, jit_compile: bool = False):
-        self.config, self.jit_compile = config, jit_compile
+    def __init__(self, config, jit_compile: bool = False, make_envs: Callable | None = None):
+        self.config, self.jit_compile, self.make_envs = config, jit_compile, make_envs
         self.mode = modes.get(config.mode)
         self.games = (config.game_a, config.game_b)
         self.fixed_path = (None if self.mode.population else random_genotype(
@@ -233,11 +235,17 @@ class Transfer:
 
     def start_game(self) -> GameRun:
         self.current = GameRun(self.model, self.config, self.games[self.phase], self.phase,
-                               self.fixed_path, self.jit_compile)
+                               self.fixed_path, self.jit_compile, self.make_envs)
         return self.current
+
+    def close(self) -> None:
+        """Ends the current game's environments if they hold processes (Ray actors)."""
+        if self.current is not None and hasattr(self.current.envs, "close"):
+            self.current.envs.close()
 
     def finish_game(self) -> None:
         run = self.current
+        self.close()
         self.finished[self.phase] = run.results()
         if self.phase == 0:
             self.mode.between(self.model, np.asarray(self.finished[0]["best_path"]))
@@ -284,15 +292,19 @@ class Transfer:
 
 def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bool = True,
                  checkpoint_every: int = 100, tensorboard: str = "full",
-                 jit_compile: bool = False) -> dict:
+                 jit_compile: bool = False, backend: str = "local",
+                 ray_actors: int = 2) -> dict:
     """Learns game A then game B as `config.mode` says; writes `config.json`,
     `results.json`, TensorBoard events under `tb/` and a checkpoint every
     `checkpoint_every` updates under `ckpt/` into `workdir`, and returns the results.
     With `resume`, a checkpoint of the same config in `workdir` is continued from.
-    SIGTERM writes a checkpoint and raises `RunTerminated`."""
+    SIGTERM writes a checkpoint and raises `RunTerminated`. `backend`: "local" (the
+    games in this process) or "ray" (on `ray_actors` Ray actors, `ray_envs.py`; the
+    same results)."""
     if tensorboard not in TENSORBOARD_LEVELS:
         raise ValueError(f"tensorboard ({tensorboard!r}) must be one of "
                          f"{', '.join(TENSORBOARD_LEVELS)}")
+    make_envs = environment_factory(backend, ray_actors)
     workdir = prepare_workdir(workdir)
     lock = lock_workdir(workdir)
     terminated = []
@@ -301,21 +313,22 @@ def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bo
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: terminated.append(1))
     try:
         return _run(config, workdir, log, resume, checkpoint_every, tensorboard,
-                    jit_compile, stop=lambda: bool(terminated))
+                    jit_compile, stop=lambda: bool(terminated), make_envs=make_envs)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         lock.close()
 
 
-def _run(config, workdir, log, resume, checkpoint_every, tensorboard, jit_compile, stop):
+def _run(config, workdir, log, resume, checkpoint_every, tensorboard, jit_compile, stop,
+         make_envs=None):
     path = workdir / "ckpt" / "checkpoint.npz"
     loaded = load_checkpoint(path, config) if resume else None
     if loaded is not None and loaded[1]["phase"] == "done":
         log(f"run in {workdir} is already complete; results in {workdir / 'results.json'}")
         return json.loads((workdir / "results.json").read_text())
     start = time.perf_counter()
-    transfer = Transfer(config, jit_compile)
+    transfer = Transfer(config, jit_compile, make_envs)
     if loaded is None:
         shutil.rmtree(workdir / "tb", ignore_errors=True)
         shutil.rmtree(workdir / "ckpt", ignore_errors=True)
@@ -347,6 +360,7 @@ def _run(config, workdir, log, resume, checkpoint_every, tensorboard, jit_compil
         transfer.elapsed = time.perf_counter() - start
         results = transfer.results()
     finally:
+        transfer.close()
         if writer is not None:
             writer.close()
     write_json(workdir / "results.json", results)
