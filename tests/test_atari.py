@@ -6,6 +6,7 @@ backend's results equal to the local one's, and the script's one-line errors."""
 
 import json
 import pathlib
+import signal
 import subprocess
 import sys
 
@@ -141,7 +142,16 @@ def test_the_ray_backend_gives_the_local_backend_s_results(tmp_path):
     settings = config(frames=1600)
     local = runner.run_transfer(settings, tmp_path / "local", log=lambda line: None,
                                 tensorboard="none")
-    start_ray(num_cpus=2)
+
+    def handler(signum, frame):  # stands for the runner's: checkpoint, then exit
+        pass
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        start_ray(num_cpus=2)
+        assert signal.getsignal(signal.SIGTERM) is handler  # not Ray's (exit at once)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     try:
         remote = runner.run_transfer(settings, tmp_path / "ray", log=lambda line: None,
                                      tensorboard="none", backend="ray", ray_actors=2)

@@ -204,7 +204,10 @@ class AtariVectorEnv:
                              np.uint8)
 
     def load_state(self, blob: np.ndarray) -> None:
-        games, self.stack, self.returns, self.lengths = pickle.loads(
-            np.asarray(blob).tobytes())
+        saved = pickle.loads(np.asarray(blob).tobytes())
+        if saved and isinstance(saved[0], str) and saved[0] == "ray":
+            raise ValueError("the checkpoint was written by the Ray backend: resume it with "
+                             "--backend=ray")
+        games, self.stack, self.returns, self.lengths = saved
         for ale, game in zip(self.envs, games):
             ale.restoreState(game)

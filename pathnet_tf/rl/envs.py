@@ -131,4 +131,8 @@ class VectorEnv:
         return np.frombuffer(pickle.dumps((self.envs, self.returns, self.lengths)), np.uint8)
 
     def load_state(self, blob: np.ndarray) -> None:
-        self.envs, self.returns, self.lengths = pickle.loads(np.asarray(blob).tobytes())
+        saved = pickle.loads(np.asarray(blob).tobytes())
+        if saved and isinstance(saved[0], str) and saved[0] == "ray":
+            raise ValueError("the checkpoint was written by the Ray backend: resume it with "
+                             "--backend=ray")
+        self.envs, self.returns, self.lengths = saved

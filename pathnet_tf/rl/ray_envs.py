@@ -57,17 +57,26 @@ class _Shard:
 
 def start_ray(num_cpus: int | None = None) -> None:
     """`ray.init()` unless Ray runs already: `RAY_ADDRESS` (a cluster) if set, else a
-    local Ray on this machine; the workers find this repository's package."""
+    local Ray on this machine; the workers find this repository's package. Ray's
+    SIGTERM handler (exit at once) is replaced by the one in place before (the
+    runner's: checkpoint, then exit)."""
+    import signal
+    import threading
+
     import ray
 
     if ray.is_initialized():
         return
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
     repository = str(pathlib.Path(__file__).resolve().parents[2])
     python_path = os.pathsep.join(p for p in (repository, os.environ.get("PYTHONPATH")) if p)
     options = {} if os.environ.get("RAY_ADDRESS") else {"num_cpus": num_cpus}
     ray.init(include_dashboard=False, log_to_driver=False, **options,
              runtime_env={"env_vars": {"PYTHONPATH": python_path,
                                        "TF_CPP_MIN_LOG_LEVEL": "2"}})
+    if main and previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class RayVectorEnv:
@@ -82,7 +91,7 @@ class RayVectorEnv:
         if actors < 1 or actors > count:
             raise ValueError(f"ray_actors ({actors}) must be between 1 and the number of "
                              f"games ({count})")
-        start_ray()
+        start_ray(num_cpus=max(os.cpu_count() or 1, actors))
         self.frame_shape, self.frame_dtype, _ = frame_spec(game)
         bounds = np.linspace(0, count, actors + 1).round().astype(int)
         self.bounds = list(zip(bounds[:-1], bounds[1:]))
