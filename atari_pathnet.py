@@ -6,7 +6,7 @@ SIGTERM, TensorBoard, results.json, `python -m pathnet_tf.rl.report`) with
 the paper's network on 84x84x4 frames, Gymnasium v5's protocol.
 
     python atari_pathnet.py                                     # atari:pong -> atari:alien
-    python atari_pathnet.py --mode=independent --workdir=runs/pong_ind
+    python atari_pathnet.py --mode=independent --workdir=runs/alien_ind   # control on game B
     python atari_pathnet.py --game_a=atari:pong --game_b=atari:pong   # self-transfer
     RAY_ADDRESS=auto python atari_pathnet.py --backend=ray --ray_actors=8  # games on Ray
 
