@@ -57,6 +57,12 @@ flags.DEFINE_float("sticky_action_prob", _D.sticky_action_prob,
                    "Probability that the emulator repeats the previous action on a frame "
                    "(Machado et al. 2018; Gymnasium v5: 0.25).")
 flags.DEFINE_integer("log_every", _D.log_every, "Updates between progress lines.")
+flags.DEFINE_float("seed_fraction", _D.seed_fraction, "Share of game B's workers whose "
+                   "pathway starts on game A's best path (0: none, the paper; 1: all).")
+flags.DEFINE_float("head_learning_rate", None, "Adam's rate for game B's policy and value "
+                   "heads; default: --learning_rate.")
+flags.DEFINE_float("frozen_output_scale", _D.frozen_output_scale, "Factor on the last "
+                   "layer's frozen modules' outputs, the features the heads read (1: none).")
 flags.DEFINE_boolean("jit_compile", True, "Compile the act and update calls with XLA.")
 flags.DEFINE_enum("backend", "local", ["local", "ray"],
                   "Where the games run: local (this process) or ray (--ray_actors Ray actors; "
@@ -87,7 +93,9 @@ def config_from_flags() -> AtariConfig:
         evolve_every=FLAGS.evolve_every, mutation_rate=FLAGS.mutation_rate,
         fitness_episodes=FLAGS.fitness_episodes,
         sticky_action_prob=FLAGS.sticky_action_prob, seed=FLAGS.seed,
-        log_every=FLAGS.log_every)
+        log_every=FLAGS.log_every, seed_fraction=FLAGS.seed_fraction,
+        head_learning_rate=FLAGS.head_learning_rate,
+        frozen_output_scale=FLAGS.frozen_output_scale)
 
 
 def run() -> None:

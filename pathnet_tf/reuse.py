@@ -52,7 +52,8 @@ def seed_population(population: np.ndarray, reference: np.ndarray, fraction: flo
 
 
 class ReuseLog:
-    """The per-generation reuse series of one task (see the module's docstring).
+    """The per-generation reuse series of one task (see the module's docstring; RL:
+    per round of tournaments, `record_round`).
 
     `frozen`: the `[L, M]` mask of modules frozen when the task starts; `reference`:
     the previous task's best path `[L, N]` (None: there is none)."""
@@ -82,6 +83,31 @@ class ReuseLog:
             self.first_win_holding = generation
         return {"winner_frozen": int(winner.sum()), "population_frozen": float(mean.sum()),
                 "holding": holding}
+
+    def record_round(self, round_: int, winner_paths: np.ndarray,
+                     population: np.ndarray) -> dict:
+        """RL (`rl/runner.py`): one round of tournaments, `round_` (1-based), after it.
+        A round has a winner per group that played (`winner_paths: [K, L, N]`, K >= 0):
+        `winner_frozen` is their mean per layer (None when no group played), and the
+        first win is the first round in which any winner holds the reference path."""
+        winner_paths = np.asarray(winner_paths).reshape(-1, *population.shape[1:])
+        mean = frozen_per_layer(population, self.frozen, self.num_modules).mean(axis=0)
+        holding = (0 if self.reference is None
+                   else int(holds(population, self.reference, self.num_modules).sum()))
+        winners = None
+        if len(winner_paths):
+            winners = frozen_per_layer(winner_paths, self.frozen, self.num_modules).mean(0)
+            self.winner_frozen.append([round(float(v), 6) for v in winners])
+        else:
+            self.winner_frozen.append(None)
+        self.population_frozen.append([round(float(v), 6) for v in mean])
+        self.holding.append(holding)
+        if (self.first_win_holding is None and self.reference is not None
+                and len(winner_paths)
+                and holds(winner_paths, self.reference, self.num_modules).any()):
+            self.first_win_holding = round_
+        return {"winner_frozen": None if winners is None else float(winners.sum()),
+                "population_frozen": float(mean.sum()), "holding": holding}
 
     def results(self) -> dict:
         """The task's `reuse` entry of results.json."""

@@ -156,3 +156,52 @@ def test_gather_and_mask_compute_the_same_outputs_and_gradients():
     for _ in range(3):
         gather.update(*rollout(rng), random_paths(rng))
     assert gather.update.experimental_get_tracing_count() == 1
+
+
+def test_frozen_output_scale_multiplies_the_last_layer_s_frozen_modules_only():
+    from pathnet_tf.rl.a2c import features_gather, features_mask
+
+    model, learner = make_learner()
+    frozen = np.zeros((CONFIG.num_layers, CONFIG.num_modules), np.float32)
+    frozen[:, 0] = 1.0  # module 0 of every layer frozen
+    model.frozen.assign(frozen)
+    rng = np.random.default_rng(6)
+    frames = tf.constant(rollout(rng)[0][0].reshape(W * E, 10, 10, CHANNELS))
+    paths = random_paths(rng)
+    paths[0] = [[0, 1], [0, 2], [0, 0]]  # worker 0: only frozen module 0 in the last layer
+    paths[1] = [[0, 1], [0, 2], [1, 2]]  # worker 1: none frozen in the last layer
+    paths[2] = [[0, 1], [0, 2], [0, 3]]  # worker 2: frozen 0 and fresh 3, summed
+    params = [v.value for v in learner.variables]
+    for features in (features_mask, features_gather):
+        plain = features(model, params, frames, tf.constant(paths), E).numpy()
+        scaled = features(model, params, frames, tf.constant(paths), E, 3.0).numpy()
+        only_fresh = paths.copy()
+        only_fresh[2, 2] = [3, 3]
+        fresh = features(model, params, frames, tf.constant(only_fresh), E).numpy()
+        np.testing.assert_allclose(scaled[:E], 3.0 * plain[:E], rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(scaled[E:2 * E], plain[E:2 * E])
+        frozen_part = plain[2 * E:] - fresh[2 * E:]  # module 0's share of worker 2's sum
+        assert np.abs(frozen_part).max() > 0
+        np.testing.assert_allclose(scaled[2 * E:], fresh[2 * E:] + 3.0 * frozen_part,
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_head_learning_rate_moves_the_heads_only_at_their_own_rate():
+    import dataclasses
+
+    rng = np.random.default_rng(7)
+    batch, paths = rollout(rng), random_paths(rng)
+    deltas = []
+    for head_rate in (None, 0.1):  # 10x the trunk's 0.01
+        tf.keras.utils.set_random_seed(0)
+        model = build_model(CONFIG)
+        learner = A2CLearner(model, dataclasses.replace(CONFIG), 3,
+                             head_learning_rate=head_rate)
+        before = [v.numpy().copy() for v in learner.variables]
+        learner.update(*batch, paths)
+        deltas.append([v.numpy() - b for v, b in zip(learner.variables, before)])
+    for default, own in zip(deltas[0][:-4], deltas[1][:-4]):  # the trunk: the same step
+        np.testing.assert_array_equal(own, default)
+    for default, own in zip(deltas[0][-4:], deltas[1][-4:]):  # Adam's first step ~ lr
+        assert np.abs(default).max() > 0
+        np.testing.assert_allclose(own, 10.0 * default, rtol=1e-3, atol=1e-7)

@@ -4,6 +4,7 @@ resume equal to an uninterrupted run, and the script's one-line errors."""
 
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -166,3 +167,117 @@ def test_sigterm_writes_a_checkpoint_and_a_rerun_resumes_from_it(tmp_path):
     assert (tmp_path / "ckpt" / "checkpoint.npz").exists()
     status, stdout, _ = run_until("frames/s")
     assert status == 143 and "resuming from" in stdout
+
+
+# -- issue 25's transfer switches: seed_fraction, the reuse diagnostics, defaults ------
+
+GOLDEN = ROOT / "tests" / "data" / "rl_default_results_c2114b6.json"
+SWITCHES = {"seed_fraction", "head_learning_rate", "frozen_output_scale", "reuse"}
+
+
+def without_switches(value):
+    if isinstance(value, dict):
+        return {k: without_switches(v) for k, v in value.items() if k not in SWITCHES}
+    if isinstance(value, list):
+        return [without_switches(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("mode, seeds", [("pathnet", (0, 1, 2)), ("finetune", (0,)),
+                                         ("independent", (0,))])
+def test_default_runs_equal_the_results_before_the_switches(tmp_path, mode, seeds):
+    """Tiny breakout -> breakout runs at the defaults against the results the code
+    gave before the switches existed (commit c2114b6, same config; the file holds
+    seeds 0-2 of each mode): every key it wrote is unchanged; the only additions are
+    the switches' config keys and each game's `reuse` entry."""
+    golden = json.loads(GOLDEN.read_text())
+    for seed in seeds:
+        results = runner.run_transfer(config(mode=mode, seed=seed, game_b="breakout"),
+                                      tmp_path / str(seed), log=lambda line: None,
+                                      tensorboard="none")
+        results = without_timings(json.loads(json.dumps(results)))
+        assert without_switches(results) == golden[f"{mode}/seed_{seed}"]
+        assert results["config"]["seed_fraction"] == 0.0
+        b = results["game_b"]
+        if mode == "pathnet":  # game B evolves on frozen modules: diagnosed, not seeded
+            assert b["reuse"]["seeded"] == 0 and b["reuse"]["frozen_modules"] == 4
+            assert len(b["reuse"]["holding"]) == b["updates"] // 2  # a round every 2
+            assert results["game_a"]["reuse"] is None
+        else:  # one fixed path, nothing to diagnose
+            assert b["reuse"] is None
+
+
+def test_seed_fraction_puts_that_share_of_game_b_s_workers_on_game_a_s_path():
+    transfer = runner.Transfer(config(game_b="breakout", seed_fraction=0.5, num_workers=6))
+    transfer.start_game().train(None, lambda line: None)
+    assert transfer.current.reuse is None  # game A: nothing frozen yet
+    transfer.finish_game()
+    best = np.asarray(transfer.finished[0]["best_path"])
+    run = transfer.start_game()
+    assert run.reuse.seeded == 3
+    np.testing.assert_array_equal(run.workers.paths[:3], np.repeat(best[None], 3, 0))
+    unseeded = runner.Transfer(config(game_b="breakout", num_workers=6))
+    unseeded.start_game().train(None, lambda line: None)
+    unseeded.finish_game()
+    others = unseeded.start_game().workers.paths
+    np.testing.assert_array_equal(run.workers.paths[3:], others[3:])  # same draws
+    assert not all(np.array_equal(path, best) for path in others[:3])
+
+
+def test_reuse_diagnostics_count_a_population_that_never_leaves_the_frozen_path(tmp_path):
+    """seed_fraction 1 and no mutation: every worker holds game A's path in every
+    round, so do the winners; the first round already has a winning holder."""
+    import tensorflow as tf
+
+    results = runner.run_transfer(
+        config(game_b="breakout", seed_fraction=1.0, mutation_rate=0.0), tmp_path,
+        log=lambda line: None, tensorboard="scalars")
+    reuse = results["game_b"]["reuse"]
+    best_a = np.asarray(results["game_a"]["best_path"])
+    distinct = [len(set(row)) for row in best_a.tolist()]  # frozen modules per layer
+    rounds = results["game_b"]["updates"] // 2
+    assert reuse["seeded"] == 4 and reuse["reference_path"] == best_a.tolist()
+    assert reuse["frozen_modules"] == sum(distinct)
+    assert reuse["holding"] == [4] * rounds
+    assert reuse["population_frozen"] == [[float(d) for d in distinct]] * rounds
+    played = [row for row in reuse["winner_frozen"] if row is not None]
+    assert played and all(row == [float(d) for d in distinct] for row in played)
+    assert reuse["first_win_holding"] == 1 + reuse["winner_frozen"].index(played[0])
+    tags = set()
+    for events in (tmp_path / "tb").iterdir():
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            tags |= {value.tag for value in event.summary.value}
+    assert {"B_breakout/reuse/holding", "B_breakout/reuse/population_frozen",
+            "B_breakout/reuse/winner_frozen"} <= tags
+
+
+def test_kill_and_resume_equals_an_uninterrupted_run_with_seeding(tmp_path):
+    settings = config(game_b="breakout", frames=144, seed_fraction=0.5,
+                      head_learning_rate=0.01, frozen_output_scale=2.0)
+    whole = runner.run_transfer(settings, tmp_path / "whole", log=lambda line: None,
+                                tensorboard="none")
+    assert whole["game_b"]["reuse"]["seeded"] == 2 and whole["game_b"]["reuse"]["holding"]
+    calls = []
+
+    def stop_in_game_b():  # game A is 6 updates of 24 frames: stops after B's 4th
+        calls.append(1)
+        return len(calls) == 10
+
+    workdir = runner.prepare_workdir(tmp_path / "killed")
+    with pytest.raises(RunTerminated, match="in game B"):
+        runner._run(settings, workdir, lambda line: None, True, 0, "none", False,
+                    stop=stop_in_game_b)
+    resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
+                                  tensorboard="none")
+    assert without_timings(resumed) == without_timings(whole)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(seed_fraction=1.5), "seed_fraction (1.5) must be in [0, 1]"),
+    (dict(seed_fraction=-0.1), "seed_fraction (-0.1) must be in [0, 1]"),
+    (dict(head_learning_rate=0.0), "head_learning_rate (0.0) must be > 0"),
+    (dict(frozen_output_scale=0.0), "frozen_output_scale (0.0) must be > 0"),
+])
+def test_bad_switches_stop_with_one_sentence(changes, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        config(**changes)

@@ -14,6 +14,10 @@ value, advantages, the policy-gradient, value and entropy terms, gradients clipp
 global norm, one masked Adam step on the shared weights. The update mask is the
 modules some worker uses and that are not frozen (`model.frozen`), plus the game's
 two heads: frozen rows and their Adam slots stay bit-identical (`optimizers.py`).
+
+Switches of issue 25 (off by default): `head_learning_rate` gives the game's two heads
+their own Adam rate; `config.frozen_output_scale` multiplies the last module layer's
+frozen modules' outputs (`frozen_scale_row`).
 """
 
 from __future__ import annotations
@@ -53,13 +57,30 @@ def module_weights(paths, num_modules: int, repeats: int):
     return tf.transpose(tf.repeat(masks, repeats, axis=0), [1, 0, 2])
 
 
-def features_mask(model: PathNet, params, frames, paths, repeats: int):
+def frozen_scale_row(model: PathNet, frozen_scale: float):
+    """`[M]`: `frozen_scale` for the last module layer's frozen modules, 1 elsewhere,
+    or None when `frozen_scale` is 1 (the default: nothing is multiplied). Only the
+    last layer's outputs (the features the heads read) are scaled: scaling an earlier
+    layer would change what the frozen modules above it receive, and a frozen path
+    would no longer compute game A's features."""
+    if frozen_scale == 1.0:
+        return None
+    frozen = tf.convert_to_tensor(model.frozen)[-1]
+    return 1.0 + (frozen_scale - 1.0) * tf.cast(frozen > 0.5, tf.float32)
+
+
+def features_mask(model: PathNet, params, frames, paths, repeats: int,
+                  frozen_scale: float = 1.0):
     """compute="mask": every layer runs all M modules on the whole batch (one
     convolution or product for all workers); each example weights the modules' outputs
     by its worker's pathway mask. `frames: [W*repeats, *frame]` (worker w's
     `repeats` examples in a row), `paths: [W, L, N]` -> `[W*repeats, units]`, from
-    `params` ordered as `[kernel_0, bias_0, ..., kernel_{L-1}, bias_{L-1}, ...]`."""
+    `params` ordered as `[kernel_0, bias_0, ..., kernel_{L-1}, bias_{L-1}, ...]`.
+    `frozen_scale`: the factor on the last layer's frozen modules (`frozen_scale_row`)."""
     weights = module_weights(paths, model.num_modules, repeats)
+    scale = frozen_scale_row(model, frozen_scale)
+    if scale is not None:
+        weights = tf.concat([weights[:-1], weights[-1:] * scale], 0)
     every_module = tf.range(model.num_modules, dtype=tf.int32)
     hidden = frames
     for index, layer in enumerate(model.module_layers):
@@ -80,18 +101,22 @@ def features_mask(model: PathNet, params, frames, paths, repeats: int):
     return tf.reshape(hidden, [-1, model.feature_dim])
 
 
-def features_gather(model: PathNet, params, frames, paths, repeats: int):
+def features_gather(model: PathNet, params, frames, paths, repeats: int,
+                    frozen_scale: float = 1.0):
     """compute="gather" (cost ∝ N): each worker's N active kernels are gathered and
     applied to its own examples as one batched product per layer (convolutions as
     image patches times the worker's `[kh·kw·in, N·filters]` kernel); a module named
     twice in a row of the pathway counts once. Same arguments as `features_mask`."""
     workers, num_active = paths.shape[0], paths.shape[2]
+    scale = frozen_scale_row(model, frozen_scale)
     hidden = frames
     for index, layer in enumerate(model.module_layers):
         active = paths[:, index]  # [W, N]
         same = tf.cast(tf.equal(active[:, :, None], active[:, None, :]), tf.int32)
         first = tf.cast(tf.equal(tf.argmax(same, axis=2, output_type=tf.int32),
                                  tf.range(num_active)[None]), tf.float32)  # [W, N]
+        if scale is not None and index == len(model.module_layers) - 1:
+            first = first * tf.gather(scale, active)
         kernel = tf.gather(params[2 * index], active)  # [W, N, ...]
         bias = tf.gather(params[2 * index + 1], active)[:, None]  # [W, 1, N, out]
         if isinstance(layer, PathNetConv2D):
@@ -126,7 +151,8 @@ class A2CLearner:
 
     `config`: a `MinAtarConfig` (W, E, T, discount, costs, learning rate, clipping)."""
 
-    def __init__(self, model: PathNet, config, num_actions: int, jit_compile: bool = False):
+    def __init__(self, model: PathNet, config, num_actions: int, jit_compile: bool = False,
+                 head_learning_rate: float | None = None):
         self.model, self.config = model, config
         self.policy_head = model.add_task(num_actions)
         self.value_head = model.add_task(1)
@@ -137,6 +163,10 @@ class A2CLearner:
         for head in (model.readouts[self.policy_head], model.readouts[self.value_head]):
             self.variables += [head.kernel, head.bias]
         self.optimizer = MaskedAdam(config.learning_rate)
+        # the heads' own rate (None: one Adam step with the trunk's); Adam is elementwise,
+        # so the heads' step is the same rule with another rate
+        self.head_learning_rate = (None if head_learning_rate is None else tf.Variable(
+            head_learning_rate, dtype=tf.float32, trainable=False, name="head_learning_rate"))
         self.slots = [tuple(tf.Variable(tf.zeros(v.shape), trainable=False)
                             for _ in self.optimizer.slot_names) for v in self.variables]
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -155,7 +185,8 @@ class A2CLearner:
         """Flat `frames: [W*repeats, ...]` -> `(logits [W*repeats, A], values [W*repeats])`."""
         if frames.dtype == tf.uint8:  # Atari's pixels
             frames = tf.cast(frames, tf.float32) * (1.0 / 255.0)
-        hidden = FEATURES[self.config.compute](self.model, params, frames, paths, repeats)
+        hidden = FEATURES[self.config.compute](self.model, params, frames, paths, repeats,
+                                               self.config.frozen_output_scale)
         logits = tf.matmul(hidden, params[-4]) + params[-3]
         values = tf.matmul(hidden, params[-2]) + params[-1]
         return logits, values[:, 0]
@@ -216,8 +247,17 @@ class A2CLearner:
         self.step.assign_add(1)
         step = tf.cast(self.step, tf.float32)
         slots = [tuple(slot.value() for slot in pair) for pair in self.slots]
-        new_params, new_slots = self.optimizer.update(
-            step, params, grads, masks, slots, self.optimizer.learning_rate)
+        if self.head_learning_rate is None:
+            new_params, new_slots = self.optimizer.update(
+                step, params, grads, masks, slots, self.optimizer.learning_rate)
+        else:  # the trunk, then the four head variables (the last four)
+            new_params, new_slots = self.optimizer.update(
+                step, params[:-4], grads[:-4], masks[:-4], slots[:-4],
+                self.optimizer.learning_rate)
+            head_params, head_slots = self.optimizer.update(
+                step, params[-4:], grads[-4:], masks[-4:], slots[-4:],
+                self.head_learning_rate)
+            new_params, new_slots = new_params + head_params, new_slots + head_slots
         for variable, value in zip(self.variables, new_params):
             variable.assign(value)
         for pair, values in zip(self.slots, new_slots):

@@ -27,7 +27,14 @@ class MinAtarConfig:
     envs_per_worker, n_steps: a worker's rollout per update is n_steps × envs_per_worker
     frames. evolve_every: updates between tournaments; tournament_size (B);
     mutation_rate: default 1/(L·N); fitness_episodes: a worker's fitness is the mean
-    return of its last this many episodes on its current path."""
+    return of its last this many episodes on its current path.
+
+    Transfer switches (issue 25, docs/transfer.md; the defaults are the paper as this
+    project reads it and leave every committed result unchanged): seed_fraction: the
+    share of game B's workers whose pathway starts on game A's best path (0: none, 1:
+    all; mutation can move them off). head_learning_rate: Adam's rate for game B's
+    policy and value heads (None: learning_rate). frozen_output_scale: factor on a
+    frozen module's output where a layer sums its active modules (1: none)."""
 
     game_a: str = "breakout"
     game_b: str = "space_invaders"
@@ -53,6 +60,9 @@ class MinAtarConfig:
     sticky_action_prob: float = 0.1
     seed: int = 0
     log_every: int = 50
+    seed_fraction: float = 0.0
+    head_learning_rate: float | None = None
+    frozen_output_scale: float = 1.0
 
     def __post_init__(self):
         check_game(self.game_a)
@@ -94,6 +104,12 @@ class MinAtarConfig:
         if not 0.0 <= self.sticky_action_prob <= 1.0:
             raise ValueError(f"sticky_action_prob ({self.sticky_action_prob}) must be in "
                              "[0, 1]")
+        if not 0.0 <= self.seed_fraction <= 1.0:
+            raise ValueError(f"seed_fraction ({self.seed_fraction}) must be in [0, 1]")
+        if self.head_learning_rate is not None and not self.head_learning_rate > 0:
+            raise ValueError(f"head_learning_rate ({self.head_learning_rate}) must be > 0")
+        if not self.frozen_output_scale > 0:
+            raise ValueError(f"frozen_output_scale ({self.frozen_output_scale}) must be > 0")
         size = self.frame_shape[0]
         for index, (_, kernel, stride) in enumerate(self.conv_layers):
             size = (size - kernel) // stride + 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from pathnet_tf.genetic import active_mask, mutate, random_genotype, select_winner
+from pathnet_tf.reuse import seed_population
 
 
 class WorkerPaths:
@@ -38,6 +39,11 @@ class WorkerPaths:
         self.recent: list[list[float]] = [[] for _ in range(num_workers)]
         self.tournaments_held = 0
         self.copies = 0  # losers that took a winner's pathway
+
+    def seed(self, reference, fraction: float) -> int:
+        """Puts round(fraction · W) workers' pathways on `reference` (`[L, N]`, game A's
+        best path; `reuse.seed_population`); returns how many. Before any episode."""
+        return seed_population(self.paths, reference, fraction)
 
     def record(self, worker: int, episode_return: float) -> None:
         recent = self.recent[worker]

@@ -16,6 +16,15 @@ spends the same `frames` on game B.
 
 Everything a run needs to continue is `Transfer.state()`; kill + resume gives the
 same results as an uninterrupted run (timings aside).
+
+Transfer (issue 25, docs/transfer.md): a game whose workers evolve on frozen modules
+(PathNet's game B) keeps a `reuse.ReuseLog` with game A's best path as reference,
+recorded after every round of tournaments (entry i of each series: round i + 1, after
+update (i + 1) · evolve_every; `winner_frozen`: the mean over the round's winners,
+None when no group played) into its results' `reuse` entry, TensorBoard
+(`B_<game>/reuse/...`) and checkpoints. `config.seed_fraction` puts that share of
+its workers on game A's path at the start; `head_learning_rate` and
+`frozen_output_scale` act in `a2c.py`.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ import tensorflow as tf
 from pathnet_tf import checkpoint, modes
 from pathnet_tf.atomic_io import write_json
 from pathnet_tf.genetic import overlap, random_genotype
+from pathnet_tf.reuse import ReuseLog
 from pathnet_tf.rl import envs as environments
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
 from pathnet_tf.rl.evolution import WorkerPaths
@@ -51,7 +61,8 @@ class GameRun:
     """One game learned on `model` from `index` (0: game A, 1: game B) of the run."""
 
     def __init__(self, model, config, game: str, index: int, fixed_path=None,
-                 jit_compile: bool = False, make_envs: Callable | None = None):
+                 jit_compile: bool = False, make_envs: Callable | None = None,
+                 reference_path=None):
         self.model, self.config, self.game, self.index = model, config, game, index
         self.label = "AB"[index]
         w, e = config.num_workers, config.envs_per_worker
@@ -59,10 +70,18 @@ class GameRun:
             game, w * e, seed=(config.seed, index),
             sticky_action_prob=config.sticky_action_prob)
         self.rng = np.random.default_rng([config.seed, index, 1])
-        self.learner = A2CLearner(model, config, self.envs.num_actions, jit_compile)
+        self.learner = A2CLearner(model, config, self.envs.num_actions, jit_compile,
+                                  head_learning_rate=(config.head_learning_rate
+                                                      if index > 0 else None))
         self.workers = WorkerPaths(self.rng, w, config.num_layers, config.num_modules,
                                    config.num_active, config.tournament_size,
                                    config.mutation_rate, config.fitness_episodes, fixed_path)
+        frozen = model.frozen.numpy() > 0.5
+        self.reuse = None  # workers evolving on top of frozen modules: their reuse, logged
+        if self.workers.evolving and frozen.any():
+            self.reuse = ReuseLog(frozen, reference_path, config.num_modules)
+            if reference_path is not None and config.seed_fraction > 0:
+                self.reuse.seeded = self.workers.seed(reference_path, config.seed_fraction)
         self.total_updates = math.ceil(config.frames / config.frames_per_update)
         self.updates = 0
         self.episodes: list[list] = []  # [frames when it ended, worker, return, length]
@@ -126,7 +145,9 @@ class GameRun:
                                          self.workers.paths).numpy()
             self.updates += 1
             if self.workers.evolving and self.updates % config.evolve_every == 0:
-                self.workers.tournaments()
+                events = self.workers.tournaments()
+                if self.reuse is not None:
+                    self._record_reuse(writer, events)
             if self.updates % config.log_every == 0 or self.done:
                 self.wall_seconds = time.perf_counter() - started
                 self._log(writer, log, losses, interval, images)
@@ -139,6 +160,20 @@ class GameRun:
                 return
         self.wall_seconds = time.perf_counter() - started
 
+    def _record_reuse(self, writer, events: list[dict]) -> None:
+        """The round's reuse diagnostics (`reuse.ReuseLog.record_round`) into
+        `self.reuse` and, as scalars `<prefix>/reuse/<name>` at the frame count, to
+        TensorBoard."""
+        round_ = self.updates // self.config.evolve_every
+        winners = self.workers.paths[[event["winner"] for event in events]]
+        values = self.reuse.record_round(round_, winners, self.workers.paths)
+        if writer is None:
+            return
+        with writer.as_default(step=self.frames):
+            for name, value in values.items():
+                if value is not None:
+                    tf.summary.scalar(f"{self.prefix}/reuse/{name}", value)
+
     def _log(self, writer, log, losses, interval, images: bool) -> None:
         now = time.perf_counter()
         rate = (self.frames - interval[1]) / max(now - interval[0], 1e-9)
@@ -150,7 +185,9 @@ class GameRun:
         log(f"game {self.label} ({self.game}): frames {self.frames}/"
             f"{self.total_updates * self.config.frames_per_update}, {rate:.0f} frames/s, "
             f"mean return (last {WINDOW} episodes) {shown}, episodes {len(self.episodes)}, "
-            f"tournaments {self.workers.tournaments_held}")
+            f"tournaments {self.workers.tournaments_held}"
+            + (f", workers on game A's path {self.reuse.holding[-1]}/{self.config.num_workers}"
+               if self.reuse is not None and self.reuse.holding else ""))
         if writer is None:
             return
         with writer.as_default(step=self.frames):
@@ -188,6 +225,7 @@ class GameRun:
             "best_fitness": float(np.nan_to_num(self.workers.fitness()[worker], nan=0.0)),
             "tournaments": self.workers.tournaments_held, "path_copies": self.workers.copies,
             "curve": self.curve,
+            "reuse": None if self.reuse is None else self.reuse.results(),
             "episode_frames": [episode[0] for episode in self.episodes],
             "episode_returns": returns,
             "wall_seconds": self.wall_seconds,
@@ -200,7 +238,8 @@ class GameRun:
         arrays["envs"] = self.envs.state()
         header = {"updates": self.updates, "episodes": self.episodes, "curve": self.curve,
                   "wall_seconds": self.wall_seconds, "workers": worker_header,
-                  "rng": self.rng.bit_generator.state}
+                  "rng": self.rng.bit_generator.state,
+                  "reuse": None if self.reuse is None else self.reuse.state()}
         return arrays, header
 
     def load_state(self, arrays: dict, header: dict) -> None:
@@ -213,6 +252,8 @@ class GameRun:
         self.updates, self.episodes = header["updates"], header["episodes"]
         self.curve, self.wall_seconds = header["curve"], header["wall_seconds"]
         self.rng.bit_generator.state = header["rng"]
+        self.reuse = (None if header.get("reuse") is None
+                      else ReuseLog.from_state(header["reuse"], self.config.num_modules))
 
 
 class Transfer:
@@ -234,8 +275,13 @@ class Transfer:
         self.elapsed = 0.0
 
     def start_game(self) -> GameRun:
+        """The current phase's `GameRun`; after game A, its best path is the reference
+        of the reuse diagnostics and of `seed_fraction`."""
+        reference = (None if self.phase == 0 or self.finished[0] is None
+                     else np.asarray(self.finished[0]["best_path"], np.int32))
         self.current = GameRun(self.model, self.config, self.games[self.phase], self.phase,
-                               self.fixed_path, self.jit_compile, self.make_envs)
+                               self.fixed_path, self.jit_compile, self.make_envs,
+                               reference_path=reference)
         return self.current
 
     def close(self) -> None:
