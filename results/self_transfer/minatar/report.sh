@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The table: each condition's PathNet runs beside this code's controls (controls/:
+# fine-tune and independent), through the existing report (python -m
+# pathnet_tf.rl.report), which groups by mode, so one staging directory per
+# condition; its summary.md/json and curves.png land in <condition>/vs_controls/.
+# Then the reuse diagnostics of every condition (reuse.md).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+cd "$ROOT"
+HERE=results/self_transfer/minatar
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+"$PYTHON" -m pathnet_tf.rl.report "$HERE/controls" > /dev/null  # PathNet at the defaults
+for condition in "$HERE"/seed_fraction_*/; do
+  name="$(basename "$condition")"
+  stage="$(mktemp -d)"
+  for mode in finetune independent; do
+    mkdir -p "$stage/controls/$mode"
+    cp -r "$HERE/controls/runs/breakout_to_breakout/$mode/." "$stage/controls/$mode/"
+  done
+  cp -r "$condition/runs" "$stage/runs"
+  "$PYTHON" -m pathnet_tf.rl.report "$stage" > /dev/null
+  mkdir -p "$condition/vs_controls"
+  cp "$stage/summary.md" "$stage/summary.json" "$stage/curves.png" "$condition/vs_controls/"
+  rm -rf "$stage"
+  echo "## $name"; cat "$condition/vs_controls/summary.md"
+done
+"$PYTHON" "$HERE/reuse_table.py" "$HERE" | tee "$HERE/reuse.md"
