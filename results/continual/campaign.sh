@@ -24,6 +24,11 @@ for pass_seeds in 0-2 "$seeds"; do  # three seeds of everything first, then the 
   split pathnet_fixed100 --mode=pathnet "${fixed[@]}"
   split pathnet_threshold --mode=pathnet
 done
+# The sweep's runners-up (SI at c=0.3 diverged on a test seed, SGD's stability limit):
+pass_seeds=$seeds
+split ewc_lambda100_fixed100 --mode=ewc --ewc_lambda=100 "${fixed[@]}"
+split si_c0.1_fixed100 --mode=si --si_c=0.1 "${fixed[@]}"
+split ewc_online_lambda300_fixed100 --mode=ewc --ewc_lambda=300 --ewc_gamma=1.0 "${fixed[@]}"
 permuted() {
   local workdir=$1; shift
   $py --benchmark=permuted --seeds="$permuted_seeds" --workdir="$runs/permuted/$workdir" "$@"
@@ -33,5 +38,8 @@ if [[ "${PERMUTED:-1}" == 1 ]]; then
   permuted ewc_fixed100 --mode=ewc --ewc_lambda=$lambda "${fixed[@]}"
   permuted si_fixed100 --mode=si --si_c=$c "${fixed[@]}"
   permuted pathnet_fixed100 --mode=pathnet "${fixed[@]}"
+  # λ=300 and c=0.3 diverge from task 3 on (SGD's stability limit): a tenth of each.
+  permuted ewc_lambda30_fixed100 --mode=ewc --ewc_lambda=30 "${fixed[@]}"
+  permuted si_c0.03_fixed100 --mode=si --si_c=0.03 "${fixed[@]}"
 fi
 .venv/bin/python -m pathnet_tf.continual "$runs" --out results/continual
