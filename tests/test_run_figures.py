@@ -116,12 +116,12 @@ def test_schema_versions_older_are_read_newer_are_refused(finished_run, tmp_path
     old = {key: results[key] for key in ("mode", "seed", "task_a", "task_b", "overlap",
                                           "wall_seconds")}  # what schema 1 wrote
     for task in ("task_a", "task_b"):
-        old[task] = {k: v for k, v in old[task].items() if k != "module_usage"}
+        old[task] = {k: v for k, v in old[task].items() if k not in ("module_usage", "reuse")}
     (tmp_path / "v1").mkdir()
     (tmp_path / "v1" / "results.json").write_text(json.dumps(old))
     run = report.read_run(tmp_path / "v1" / "results.json", tmp_path)
     assert run["task_b"]["generations"] == results["task_b"]["generations"]
-    paths = run_figures.redraw(tmp_path / "v1")  # no usage recorded: two figures
+    paths = run_figures.redraw(tmp_path / "v1")  # no usage nor reuse recorded: two figures
     assert [p.name for p in paths] == ["pathways.png", "fitness.png"]
 
     newer = dict(results, schema_version=SCHEMA_VERSION + 1)
