@@ -6,6 +6,7 @@ a bad flag stops a script before TensorFlow is loaded.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -232,6 +233,21 @@ def mnist_experiment_fields() -> dict:
                 noise_draw=FLAGS.noise_draw,
                 train_split=FLAGS.train_split, data_dir=FLAGS.data_dir,
                 max_train=FLAGS.max_train, seed=FLAGS.seed)
+
+
+def rl_config_from_flags(config_class):
+    """An RL config (`rl.config.MinAtarConfig`, `AtariConfig`) from the flags named like
+    its fields; `--conv_layers` entries are filters:kernel:stride."""
+    conv = []
+    for text in FLAGS.conv_layers:
+        try:
+            conv.append(tuple(int(v) for v in text.split(":")))
+        except ValueError:
+            raise ValueError(f"conv_layers entry ({text!r}) must be filters:kernel:stride") \
+                from None
+    names = [field.name for field in dataclasses.fields(config_class)]
+    return config_class(conv_layers=tuple(conv), **{
+        name: FLAGS[name].value for name in names if name in FLAGS and name != "conv_layers"})
 
 
 def check_run_flags() -> None:

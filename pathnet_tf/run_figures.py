@@ -115,20 +115,26 @@ def plot_run_pathways(results: dict, path) -> pathlib.Path:
     return save_figure(figure, path)
 
 
+def draw_fitness(axes, task: dict, index: int, threshold) -> None:
+    """A task's winner fitness and best fitness so far against the generation, the
+    threshold dashed."""
+    history = np.asarray(task["fitness_history"], float)
+    generations = np.arange(1, len(history) + 1)
+    axes.plot(generations, history, color=color(index), linewidth=0.8, alpha=0.6,
+              label="winner")
+    axes.plot(generations, np.maximum.accumulate(history), color=color(index),
+              linewidth=1.8, label="best so far")
+    if threshold is not None:
+        axes.axhline(threshold, color="black", linestyle="--", linewidth=0.8,
+                     label=f"threshold {threshold}")
+
+
 def plot_run_fitness(results: dict, path) -> pathlib.Path:
     tasks = trained_tasks(results)
     threshold = results.get("threshold")
     figure, panels = new_figure(4.2, 2.8, len(tasks), columns=min(3, len(tasks)))
     for axes, (index, task) in zip(panels, tasks):
-        history = np.asarray(task["fitness_history"], float)
-        generations = np.arange(1, len(history) + 1)
-        axes.plot(generations, history, color=color(index), linewidth=0.8, alpha=0.6,
-                  label="winner")
-        axes.plot(generations, np.maximum.accumulate(history), color=color(index),
-                  linewidth=1.8, label="best so far")
-        if threshold is not None:
-            axes.axhline(threshold, color="black", linestyle="--", linewidth=0.8,
-                         label=f"threshold {threshold}")
+        draw_fitness(axes, task, index, threshold)
         axes.set_title(f"{task['name']}: {'solved' if task['solved'] else 'NOT solved'} "
                        f"after {task['generations']} generations", fontsize=9)
         axes.set_xlabel("generation")
@@ -175,14 +181,7 @@ def plot_run_reuse(results: dict, path) -> pathlib.Path | None:
     panels = np.asarray(panels).reshape(2, len(tasks))  # fitness row, reuse row
     for column, (index, task) in enumerate(tasks):
         top, bottom = panels[0][column], panels[1][column]
-        history = np.asarray(task["fitness_history"], float)
-        generations = np.arange(1, len(history) + 1)
-        top.plot(generations, history, color=color(index), linewidth=0.8, alpha=0.6,
-                 label="winner")
-        top.plot(generations, np.maximum.accumulate(history), color=color(index),
-                 linewidth=1.8, label="best so far")
-        if results.get("threshold") is not None:
-            top.axhline(results["threshold"], color="black", linestyle="--", linewidth=0.8)
+        draw_fitness(top, task, index, results.get("threshold"))
         top.set_ylabel("fitness")
         top.set_title(f"{task['name']}: {task['generations']} generations, "
                       f"{task['reuse']['seeded']} seeded", fontsize=9)

@@ -67,27 +67,7 @@ FLAGS["checkpoint_every"].help = ("Save everything needed to continue every this
 
 
 def config_from_flags() -> MinAtarConfig:
-    conv = []
-    for text in FLAGS.conv_layers:
-        try:
-            conv.append(tuple(int(v) for v in text.split(":")))
-        except ValueError:
-            raise ValueError(f"conv_layers entry ({text!r}) must be filters:kernel:stride") \
-                from None
-    return MinAtarConfig(
-        game_a=FLAGS.game_a, game_b=FLAGS.game_b, mode=FLAGS.mode, frames=FLAGS.frames,
-        conv_layers=tuple(conv), units=FLAGS.units, num_modules=FLAGS.num_modules,
-        num_active=FLAGS.num_active, compute=FLAGS.compute, num_workers=FLAGS.num_workers,
-        envs_per_worker=FLAGS.envs_per_worker, n_steps=FLAGS.n_steps,
-        discount=FLAGS.discount, learning_rate=FLAGS.learning_rate,
-        entropy_cost=FLAGS.entropy_cost, value_cost=FLAGS.value_cost,
-        max_grad_norm=FLAGS.max_grad_norm, tournament_size=FLAGS.tournament_size,
-        evolve_every=FLAGS.evolve_every, mutation_rate=FLAGS.mutation_rate,
-        fitness_episodes=FLAGS.fitness_episodes,
-        sticky_action_prob=FLAGS.sticky_action_prob, seed=FLAGS.seed,
-        log_every=FLAGS.log_every, seed_fraction=FLAGS.seed_fraction,
-        head_learning_rate=FLAGS.head_learning_rate,
-        frozen_output_scale=FLAGS.frozen_output_scale)
+    return cli.rl_config_from_flags(MinAtarConfig)
 
 
 def run() -> None:
