@@ -97,10 +97,11 @@ def select_winner(fitness, loss=None) -> int:
 
 
 def active_mask(genotype: np.ndarray, num_modules: int) -> np.ndarray:
-    """`[L, N]` genotype -> `[L, M] bool`, True for the modules it uses."""
+    """`[..., L, N]` genotypes (one, or a population) -> `[..., L, M] bool`, True for
+    the modules each uses."""
     genotype = np.asarray(genotype)
-    mask = np.zeros((genotype.shape[0], num_modules), dtype=bool)
-    np.put_along_axis(mask, genotype, True, axis=1)
+    mask = np.zeros((*genotype.shape[:-1], num_modules), dtype=bool)
+    np.put_along_axis(mask, genotype, True, axis=-1)
     return mask
 
 
@@ -200,9 +201,7 @@ class Tournament:
 
     def module_usage(self) -> np.ndarray:
         """`[L, M]` fraction of the population using each module."""
-        masks = np.zeros((*self.population.shape[:2], self.num_modules), dtype=bool)
-        np.put_along_axis(masks, self.population, True, axis=2)  # [P, L, M]
-        return masks.mean(axis=0)
+        return active_mask(self.population, self.num_modules).mean(axis=0)
 
 
 class FixedPath:

@@ -21,25 +21,19 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def path_mask(paths: np.ndarray, num_modules: int) -> np.ndarray:
-    """`[..., L, N]` genotypes -> `[..., L, M] bool`, True for the modules used."""
-    paths = np.asarray(paths)
-    masks = np.zeros((*paths.shape[:-1], num_modules), dtype=bool)
-    np.put_along_axis(masks, paths, True, axis=-1)
-    return masks
+from pathnet_tf.genetic import active_mask
 
 
 def frozen_per_layer(paths: np.ndarray, frozen: np.ndarray, num_modules: int) -> np.ndarray:
     """`[..., L]`: the distinct frozen modules each path uses, per layer (`frozen`:
     the `[L, M]` mask)."""
-    return (path_mask(paths, num_modules) & np.asarray(frozen, bool)).sum(axis=-1)
+    return (active_mask(paths, num_modules) & np.asarray(frozen, bool)).sum(axis=-1)
 
 
 def holds(paths: np.ndarray, reference: np.ndarray, num_modules: int) -> np.ndarray:
     """`[...] bool`: whether each path uses every module of `reference` (`[L, N]`)."""
-    wanted = path_mask(reference, num_modules)
-    return np.all(path_mask(paths, num_modules) | ~wanted, axis=(-2, -1))
+    wanted = active_mask(reference, num_modules)
+    return np.all(active_mask(paths, num_modules) | ~wanted, axis=(-2, -1))
 
 
 def seed_population(population: np.ndarray, reference: np.ndarray, fraction: float) -> int:
@@ -72,12 +66,8 @@ class ReuseLog:
                population: np.ndarray) -> dict:
         """Adds generation `generation` (after its tournament); returns its values."""
         winner = frozen_per_layer(winner_path, self.frozen, self.num_modules)
-        mean = frozen_per_layer(population, self.frozen, self.num_modules).mean(axis=0)
-        holding = (0 if self.reference is None
-                   else int(holds(population, self.reference, self.num_modules).sum()))
         self.winner_frozen.append([int(v) for v in winner])
-        self.population_frozen.append([round(float(v), 6) for v in mean])
-        self.holding.append(holding)
+        mean, holding = self._record_population(population)
         if (self.first_win_holding is None and self.reference is not None
                 and holds(winner_path, self.reference, self.num_modules)):
             self.first_win_holding = generation
@@ -91,23 +81,29 @@ class ReuseLog:
         `winner_frozen` is their mean per layer (None when no group played), and the
         first win is the first round in which any winner holds the reference path."""
         winner_paths = np.asarray(winner_paths).reshape(-1, *population.shape[1:])
-        mean = frozen_per_layer(population, self.frozen, self.num_modules).mean(axis=0)
-        holding = (0 if self.reference is None
-                   else int(holds(population, self.reference, self.num_modules).sum()))
         winners = None
         if len(winner_paths):
             winners = frozen_per_layer(winner_paths, self.frozen, self.num_modules).mean(0)
             self.winner_frozen.append([round(float(v), 6) for v in winners])
         else:
             self.winner_frozen.append(None)
-        self.population_frozen.append([round(float(v), 6) for v in mean])
-        self.holding.append(holding)
+        mean, holding = self._record_population(population)
         if (self.first_win_holding is None and self.reference is not None
                 and len(winner_paths)
                 and holds(winner_paths, self.reference, self.num_modules).any()):
             self.first_win_holding = round_
         return {"winner_frozen": None if winners is None else float(winners.sum()),
                 "population_frozen": float(mean.sum()), "holding": holding}
+
+    def _record_population(self, population: np.ndarray) -> tuple[np.ndarray, int]:
+        """Appends the population's mean frozen modules per layer and the pathways
+        holding the reference path; returns both."""
+        mean = frozen_per_layer(population, self.frozen, self.num_modules).mean(axis=0)
+        holding = (0 if self.reference is None
+                   else int(holds(population, self.reference, self.num_modules).sum()))
+        self.population_frozen.append([round(float(v), 6) for v in mean])
+        self.holding.append(holding)
+        return mean, holding
 
     def results(self) -> dict:
         """The task's `reuse` entry of results.json."""

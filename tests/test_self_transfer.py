@@ -15,7 +15,8 @@ import tensorflow as tf
 from pathnet_tf import binary_mnist
 from pathnet_tf import data as data_lib
 from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-from pathnet_tf.reuse import ReuseLog, frozen_per_layer, holds, path_mask, seed_population
+from pathnet_tf.genetic import active_mask
+from pathnet_tf.reuse import ReuseLog, frozen_per_layer, holds, seed_population
 from pathnet_tf.training import noise_in_graph
 
 GOLDEN = pathlib.Path(__file__).parent / "data" / "default_results_7c929dc.json"
@@ -29,13 +30,14 @@ def mnist():
 # -- reuse.py on known answers --------------------------------------------------------
 
 
-def test_path_mask_frozen_counts_and_holding_on_known_paths():
+def test_active_mask_frozen_counts_and_holding_on_known_paths():
     frozen = np.array([[1, 1, 0, 0], [0, 0, 1, 0]], bool)
     paths = np.array([[[0, 1], [2, 3]],   # both frozen in layer 1, one in layer 2
                       [[1, 1], [0, 1]],   # a repeated module counts once
                       [[2, 3], [3, 3]]])  # none
-    assert path_mask(paths[1], 4).tolist() == [[False, True, False, False],
-                                               [True, True, False, False]]
+    one = [[False, True, False, False], [True, True, False, False]]
+    assert active_mask(paths[1], 4).tolist() == one
+    assert active_mask(paths, 4)[1].tolist() == one  # a population at once
     assert frozen_per_layer(paths, frozen, 4).tolist() == [[2, 1], [1, 0], [0, 0]]
     reference = np.array([[1, 0], [2, 2]])
     assert holds(paths, reference, 4).tolist() == [True, False, False]

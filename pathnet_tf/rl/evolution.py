@@ -86,7 +86,7 @@ class WorkerPaths:
 
     def module_usage(self) -> np.ndarray:
         """`[L, M]` fraction of workers whose pathway uses each module."""
-        return np.mean([active_mask(p, self.num_modules) for p in self.paths], axis=0)
+        return active_mask(self.paths, self.num_modules).mean(axis=0)
 
     def state(self) -> tuple[dict, dict]:
         return ({"paths": self.paths.copy()},
