@@ -56,7 +56,7 @@ def main(argv):
     if FLAGS.random_episodes > 0:
         random_policy()
         return
-    from pathnet_tf.training import set_threads
+    from pathnet_tf.evolution.training import set_threads
 
     set_threads(FLAGS.threads)
     import matplotlib
@@ -64,7 +64,7 @@ def main(argv):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pathnet_tf.atomic_io import write_json
+    from pathnet_tf.files.atomic_io import write_json
     from pathnet_tf.rl.config import AtariConfig
     from pathnet_tf.rl.runner import Transfer
 

@@ -153,7 +153,7 @@ def whole_loop(config, make_envs=None) -> dict:
 
 
 def child(threads: int) -> dict:
-    from pathnet_tf.training import set_threads
+    from pathnet_tf.evolution.training import set_threads
 
     set_threads(threads)
     from pathnet_tf.rl.config import AtariConfig

@@ -77,7 +77,7 @@ def timed(command: list[str]) -> float:
 
 def main(argv):
     del argv
-    from pathnet_tf.training import set_threads
+    from pathnet_tf.evolution.training import set_threads
 
     set_threads(1)
     runs = len(FLAGS.modes) * len(FLAGS.orderings.split()) * FLAGS.seeds

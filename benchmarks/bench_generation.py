@@ -59,7 +59,7 @@ class PerStepTrainer:
     def __init__(self, model, task, train_x, train_y, learning_rate, tournament_size):
         import tensorflow as tf
 
-        from pathnet_tf.genetic import select_winner
+        from pathnet_tf.evolution.genetic import select_winner
 
         self.tf, self.select_winner = tf, select_winner
         self.model, self.task = model, task
@@ -122,8 +122,8 @@ class PerStepTrainer:
 def measure(name, task, per_step=False, **options):
     """Times one variant: `default_setup(task, **options)`, its trainer replaced by a
     `PerStepTrainer` when `per_step`."""
-    from pathnet_tf.summaries import Summaries
-    from pathnet_tf.training import evolve
+    from pathnet_tf.evolution.training import evolve
+    from pathnet_tf.runs.summaries import Summaries
 
     rng = np.random.default_rng(0)
     model, trainer, tournament, sampler = default_setup(
@@ -193,7 +193,7 @@ def measure_floor(task):
 
 def main(argv):
     del argv
-    from pathnet_tf.training import set_threads
+    from pathnet_tf.evolution.training import set_threads
 
     set_threads(FLAGS.threads)
     task = default_task(np.random.default_rng(0))

@@ -74,7 +74,7 @@ def measure(config, jit_compile: bool) -> dict:
 
 def main(argv):
     del argv
-    from pathnet_tf.training import set_threads
+    from pathnet_tf.evolution.training import set_threads
 
     set_threads(FLAGS.threads)
     from pathnet_tf.rl.config import MinAtarConfig

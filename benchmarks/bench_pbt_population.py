@@ -40,7 +40,7 @@ flags.DEFINE_integer("threads", 1, "TensorFlow threads (intra-op and inter-op po
 def measure(kind: str, steps: int) -> dict:
     import numpy as np
 
-    from pathnet_tf.data import load_mnist
+    from pathnet_tf.experiments.data import load_mnist
     from pathnet_tf.pbt.data import epoch_batches, split_mnist
     from pathnet_tf.pbt.population import Population
 
@@ -91,7 +91,7 @@ def measure(kind: str, steps: int) -> dict:
 
 def main(argv):
     del argv
-    from pathnet_tf.training import set_threads
+    from pathnet_tf.evolution.training import set_threads
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     set_threads(FLAGS.threads)

@@ -74,7 +74,7 @@ def stacked_generation(runs: int):
 
 def main(argv):
     del argv
-    from pathnet_tf.training import set_threads
+    from pathnet_tf.evolution.training import set_threads
 
     set_threads(1)
     rate = gemm_gflops(1024, 1024, 1024, reps=5)

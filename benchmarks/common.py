@@ -21,7 +21,7 @@ def rss_mb() -> float:
 
 def default_task(rng: np.random.Generator):
     """Binary MNIST 1v3 from the bundled data, noise 0.5."""
-    from pathnet_tf import data
+    from pathnet_tf.experiments import data
 
     return data.binary_task(data.load_mnist(), (1, 3), 0.5, rng)
 
@@ -33,11 +33,11 @@ def default_setup(task, rng: np.random.Generator, *, num_layers=3, num_modules=1
     `parallel` tournaments), a population and a batch sampler."""
     import keras
 
-    from pathnet_tf.genetic import Tournament
-    from pathnet_tf.model import PathNet
-    from pathnet_tf.optimizers import make_optimizer
-    from pathnet_tf.parallel import ParallelTaskTrainer
-    from pathnet_tf.training import BatchSampler, TaskTrainer
+    from pathnet_tf.core.model import PathNet
+    from pathnet_tf.core.optimizers import make_optimizer
+    from pathnet_tf.evolution.genetic import Tournament
+    from pathnet_tf.evolution.parallel import ParallelTaskTrainer
+    from pathnet_tf.evolution.training import BatchSampler, TaskTrainer
 
     keras.utils.set_random_seed(0)
     model = PathNet(task.train_x.shape[1], num_layers, num_modules, num_active, units,

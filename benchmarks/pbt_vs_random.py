@@ -67,7 +67,7 @@ def main(argv):
     random_config = dataclasses.replace(pbt_config, pbt=None)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    from pathnet_tf.data import load_mnist
+    from pathnet_tf.experiments.data import load_mnist
     from pathnet_tf.pbt import runner
 
     mnist = load_mnist(config.data_dir)

@@ -27,10 +27,10 @@ flags.DEFINE_integer("threads", 1, "TensorFlow threads.")
 
 def main(argv):
     del argv
-    from pathnet_tf.training import set_threads
+    from pathnet_tf.evolution.training import set_threads
 
     set_threads(FLAGS.threads)
-    from pathnet_tf.summaries import Summaries
+    from pathnet_tf.runs.summaries import Summaries
 
     rng = np.random.default_rng(0)
     model, trainer, tournament, sampler = default_setup(default_task(rng), rng)

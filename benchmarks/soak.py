@@ -31,11 +31,11 @@ flags.DEFINE_boolean("summaries", True, "Write TensorBoard summaries, as a run d
 
 def main(argv):
     del argv
-    from pathnet_tf.training import set_threads
+    from pathnet_tf.evolution.training import set_threads
 
     set_threads(FLAGS.threads)
-    from pathnet_tf.summaries import Summaries
-    from pathnet_tf.training import evolve
+    from pathnet_tf.evolution.training import evolve
+    from pathnet_tf.runs.summaries import Summaries
 
     rng = np.random.default_rng(0)
     model, trainer, tournament, sampler = default_setup(default_task(rng), rng,

@@ -18,8 +18,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from pathnet_tf import binary_mnist  # noqa: E402
-from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig  # noqa: E402
+from pathnet_tf.evolution.config import EvolutionConfig  # noqa: E402
+from pathnet_tf.experiments import binary_mnist  # noqa: E402
+from pathnet_tf.experiments.config import BinaryMnistConfig
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("optimizers", ["sgd", "adam"], "Optimizers to sweep.")

@@ -9,20 +9,22 @@ The public names: the layers and the model (`PathNetDense`, `PathNetConv2D`,
 
 Configs, modes and the genetic algorithm import without TensorFlow; the rest load it
 on first use, so `from pathnet_tf import PathNetConfig` checks a setting in a blink.
+
+The code lives in folders by concern, imports pointing down (docs/design.md): `files/`
+(atomic files, workdirs, checkpoints), `core/` (the network), `evolution/` (pathways,
+tournaments, compiled training), `runs/` (modes, a sequence of tasks, results.json),
+`experiments/` (data, configs, protocols, flags), `reports/` (many runs summarised),
+then `pbt/` and `rl/`, and `scripts/` on top.
 """
 
 from __future__ import annotations
 
-from pathnet_tf.config import (
-    BinaryMnistConfig,
-    CifarSvhnConfig,
-    EvolutionConfig,
-    PathNetConfig,
-    SplitMnistConfig,
-)
-from pathnet_tf.genetic import Tournament
-from pathnet_tf.modes import MODES, Mode
-from pathnet_tf.modes import register as register_mode
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.evolution.genetic import Tournament
+from pathnet_tf.experiments.config import BinaryMnistConfig, CifarSvhnConfig, SplitMnistConfig
+from pathnet_tf.runs.modes import MODES, Mode
+from pathnet_tf.runs.modes import register as register_mode
 
 __all__ = [
     "MODES",
@@ -52,25 +54,25 @@ def __getattr__(name: str):
     import per name, so a reader (and every tool that follows imports) finds where
     each is defined. The value is then kept in the package's namespace."""
     if name == "PathNet":
-        from pathnet_tf.model import PathNet as value
+        from pathnet_tf.core.model import PathNet as value
     elif name == "PathNetDense":
-        from pathnet_tf.layers import PathNetDense as value
+        from pathnet_tf.core.layers import PathNetDense as value
     elif name == "PathNetConv2D":
-        from pathnet_tf.layers import PathNetConv2D as value
+        from pathnet_tf.core.layers import PathNetConv2D as value
     elif name == "TaskTrainer":
-        from pathnet_tf.training import TaskTrainer as value
+        from pathnet_tf.evolution.training import TaskTrainer as value
     elif name == "BatchSampler":
-        from pathnet_tf.training import BatchSampler as value
+        from pathnet_tf.evolution.training import BatchSampler as value
     elif name == "evolve":
-        from pathnet_tf.training import evolve as value
+        from pathnet_tf.evolution.training import evolve as value
     elif name == "TaskRun":
-        from pathnet_tf.task_run import TaskRun as value
+        from pathnet_tf.runs.task_run import TaskRun as value
     elif name == "run_sequence":
-        from pathnet_tf.run import run_sequence as value
+        from pathnet_tf.runs.run import run_sequence as value
     elif name == "load_mnist":
-        from pathnet_tf.data import load_mnist as value
+        from pathnet_tf.experiments.data import load_mnist as value
     elif name == "binary_task":
-        from pathnet_tf.data import binary_task as value
+        from pathnet_tf.experiments.data import binary_task as value
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value

@@ -1,4 +1,4 @@
-"""pathnet_tf.ablation: the conditions, and the report on synthetic campaigns and logs."""
+"""pathnet_tf.reports.ablation: the conditions, and the report on synthetic campaigns and logs."""
 
 import json
 import os
@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from pathnet_tf import ablation, protocol
+from pathnet_tf.experiments import protocol
+from pathnet_tf.reports import ablation
 from tests.test_report import png_written, write_run
 from tests.test_script import ROOT
 from tests.test_tf1_logs import write_log
@@ -177,7 +178,7 @@ def test_a_sigterm_to_run_stops_the_running_campaign_and_starts_no_other(tmp_pat
     marks = tmp_path / "marks.txt"
     root = tmp_path / "root"
     driver = (f"import pathlib, sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-              "from pathnet_tf import ablation\n"
+              "from pathnet_tf.reports import ablation\n"
               f"ablation.CAMPAIGN_SCRIPT = pathlib.Path({str(fake)!r})\n"
               f"sys.exit(ablation.run(['paper', 'tf1'], {str(root)!r}, runs=1, jobs=1,"
               " batch=1, modes='pathnet'))\n")

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from test_rl_runner import without_timings
 
+from pathnet_tf.files.workdir import RunTerminated
 from pathnet_tf.rl import atari, runner
 from pathnet_tf.rl.config import AtariConfig, MinAtarConfig
-from pathnet_tf.workdir import RunTerminated
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Breakout: a random policy's episodes end within ~800 emulator frames (Pong's take ~13k).
@@ -140,8 +140,8 @@ def test_kill_and_resume_equals_an_uninterrupted_atari_run(tmp_path):
 
     workdir = runner.prepare_workdir(tmp_path / "killed")
     with pytest.raises(RunTerminated):
-        runner._run(settings, workdir, lambda line: None, True, 0, "none", False,
-                    stop=stop_after_thirty)
+        runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
+                    tensorboard="none", stop=stop_after_thirty)
     resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
                                   tensorboard="none")
     assert resumed["game_a"]["episodes"] > 0

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from pathnet_tf import atomic_io
+from pathnet_tf.files import atomic_io
 
 
 def test_two_writers_of_one_target_get_different_temporary_files(tmp_path):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from pathnet_tf.campaign import parse_seeds, seed_workdir
+from pathnet_tf.runs.campaign import parse_seeds, seed_workdir
 from tests.test_script import ROOT, SCRIPT, TINY, results_without_timings, run_script
 
 KILLER = ROOT / "tests" / "helpers" / "kill_after_checkpoint.py"
@@ -143,9 +143,12 @@ def test_one_trace_for_every_run_of_a_batch(tmp_path):
     compiled function is traced once for all of them, and nothing new is kept per run."""
     import dataclasses
 
-    from pathnet_tf import binary_mnist, campaign
-    from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-    from pathnet_tf.task_run import TrainerPool
+    from pathnet_tf.core.config import PathNetConfig
+    from pathnet_tf.evolution.config import EvolutionConfig
+    from pathnet_tf.experiments import binary_mnist
+    from pathnet_tf.experiments.config import BinaryMnistConfig
+    from pathnet_tf.runs import campaign
+    from pathnet_tf.runs.task_run import TrainerPool
 
     config = BinaryMnistConfig(
         pathnet=PathNetConfig(num_layers=2, num_modules=4, num_active=2, units=8),

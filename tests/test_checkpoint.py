@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from pathnet_tf import checkpoint
+from pathnet_tf.files import checkpoint
 from tests.test_script import ROOT, SCRIPT, results_without_timings, run_script
 
 # Noise 1.0 leaves no signal in the images, so a task is never solved (fitness 1.0 on

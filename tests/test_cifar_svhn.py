@@ -20,9 +20,9 @@ import tensorflow_datasets as tfds
 from absl import flags
 
 import cifar_svhn_pathnet as script
-from pathnet_tf import cifar_svhn
-from pathnet_tf.config import CifarSvhnConfig
-from pathnet_tf.data import DataError
+from pathnet_tf.experiments import cifar_svhn
+from pathnet_tf.experiments.config import CifarSvhnConfig
+from pathnet_tf.experiments.data import DataError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FLAGS = flags.FLAGS

@@ -7,18 +7,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pathnet_tf import continual, modes
-from pathnet_tf import data as data_lib
-from pathnet_tf.config import EvolutionConfig, PathNetConfig
-from pathnet_tf.continual_mnist import ContinualMnistConfig, make_tasks, permutations
-from pathnet_tf.model import PathNet
-from pathnet_tf.optimizers import make_optimizer
-from pathnet_tf.regularized import (
-    PenaltyTrainer,
-    Regularizer,
-    fisher_diagonal,
-    si_importance,
-)
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.core.optimizers import make_optimizer
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.experiments import data as data_lib
+from pathnet_tf.experiments.continual_mnist import ContinualMnistConfig, make_tasks, permutations
+from pathnet_tf.reports import continual_summary
+from pathnet_tf.runs import continual, modes
+from pathnet_tf.runs.regularized import PenaltyTrainer, Regularizer, fisher_diagonal, si_importance
 
 # -------------------------------------------------------------- metrics (no TF needed)
 
@@ -157,7 +154,7 @@ TINY = dict(pathnet=PathNetConfig(num_layers=2, num_modules=4, num_active=2, uni
 
 
 def run(config, workdir, **options):
-    from pathnet_tf import continual_mnist
+    from pathnet_tf.experiments import continual_mnist
 
     return continual_mnist.run(config, workdir, log=lambda _: None, tensorboard="none",
                                **options)
@@ -218,7 +215,7 @@ def test_pathnet_forgets_nothing_and_the_summary_reads_the_runs(tmp_path):
         assert metrics["steps"] == [t["generations"] * 6 for t in results["tasks"]]
         assert len(results["accuracy_baseline"]) == 3
         assert all(0 <= a <= 1 for row in results["accuracy_matrix"] for a in row)
-    assert continual.main([str(tmp_path / "runs"), "--out", str(tmp_path / "out")]) == 0
+    assert continual_summary.main([str(tmp_path / "runs"), "--out", str(tmp_path / "out")]) == 0
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())["0v1/2v3/4v5"]
     assert set(summary) == {"pathnet, threshold stop", "finetune, threshold stop"}
     assert summary["pathnet, threshold stop"]["bwt"]["mean"] == 0.0
@@ -251,7 +248,7 @@ def test_permuted_mnist_tasks():
 def test_ewc_importance_and_anchor_after_a_task(monkeypatch, gamma, importance, anchor):
     from types import SimpleNamespace
 
-    from pathnet_tf import regularized
+    from pathnet_tf.runs import regularized
 
     fisher, theta = [np.array([1.0, 0.0, 2.0])], [np.array([3.0, 3.0, 3.0])]
     monkeypatch.setattr(regularized, "fisher_diagonal", lambda *args: fisher)

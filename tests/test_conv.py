@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pathnet_tf.layers import PathNetConv2D, PathNetDense
-from pathnet_tf.model import PathNet
-from pathnet_tf.optimizers import make_optimizer
-from pathnet_tf.training import TaskTrainer
+from pathnet_tf.core.layers import PathNetConv2D, PathNetDense
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.core.optimizers import make_optimizer
+from pathnet_tf.evolution.training import TaskTrainer
 
 M, N, FILTERS, CHANNELS = 4, 2, 3, 2
 IMAGE = (9, 9, CHANNELS)

@@ -1,4 +1,4 @@
-"""Tests for pathnet_tf.data: MNIST loading and validation, binary tasks, noise.
+"""Tests for pathnet_tf.experiments.data: MNIST loading and validation, binary tasks, noise.
 
 The bundled MNIST is loaded once per module; malformed files are small synthetic
 IDX files written into tmp_path.
@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from pathnet_tf import data
+from pathnet_tf.experiments import data
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

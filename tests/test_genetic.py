@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pathnet_tf import genetic
+from pathnet_tf.evolution import genetic
 
 L, M, N = 3, 10, 3
 

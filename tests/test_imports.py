@@ -8,17 +8,19 @@ import sys
 
 import pytest
 
-from tools.import_graph import summary
+from tools.import_graph import summary, upward_imports
 
 # Modules that hold settings and their checks, and the packages' public faces: importing
 # any of them must not start TensorFlow (a bad setting fails in a blink).
 NO_TENSORFLOW = [
     "pathnet_tf",
-    "pathnet_tf.checks",
-    "pathnet_tf.config",
-    "pathnet_tf.protocol",
-    "pathnet_tf.modes",
-    "pathnet_tf.cli",
+    "pathnet_tf.core.checks",
+    "pathnet_tf.core.config",
+    "pathnet_tf.evolution.config",
+    "pathnet_tf.experiments.config",
+    "pathnet_tf.experiments.protocol",
+    "pathnet_tf.runs.modes",
+    "pathnet_tf.experiments.cli",
     "pathnet_tf.pbt",
     "pathnet_tf.pbt.config",
     "pathnet_tf.pbt.decisions",
@@ -59,11 +61,27 @@ def test_every_lazy_public_name_resolves_to_where_it_is_defined():
             package.not_a_name  # noqa: B018
 
 
+def test_imports_point_down_the_folders():
+    graph = summary()
+    assert graph["upward_imports"] == [], (
+        "imports into a folder above (or beside) the importer's; tools/import_graph.py "
+        f"FOLDERS gives the order: {graph['upward_imports']}")
+
+
+def test_an_upward_import_is_caught():
+    edges = {"pathnet_tf.core.model": {"pathnet_tf.runs.modes", "pathnet_tf.files.checkpoint"},
+             "pathnet_tf.pbt.runner": {"pathnet_tf.rl.envs"},
+             "pathnet_tf.runs.modes": set(), "pathnet_tf.files.checkpoint": set(),
+             "pathnet_tf.rl.envs": set()}
+    assert upward_imports(edges) == ["pathnet_tf.core.model -> pathnet_tf.runs.modes",
+                                     "pathnet_tf.pbt.runner -> pathnet_tf.rl.envs"]
+
+
 def test_import_graph_has_no_circle_and_no_module_named_by_a_string():
     graph = summary()
     assert graph["circles"] == [], f"import circles: {graph['circles']}"
     assert graph["named_by_strings"] == [], (
         "modules named by strings (write the import out, e.g. a function holding an "
         f"explicit `from pathnet_tf import x`): {graph['named_by_strings']}")
-    assert "pathnet_tf.figures" in graph["imports"]["pathnet_tf.run_figures"]
-    assert "pathnet_tf.plotting" not in graph["imports"]["pathnet_tf.run_figures"]
+    assert "pathnet_tf.files.figures" in graph["imports"]["pathnet_tf.runs.run_figures"]
+    assert "pathnet_tf.reports.plotting" not in graph["imports"]["pathnet_tf.runs.run_figures"]

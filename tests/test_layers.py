@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pathnet_tf.layers import PathNetDense, first_occurrence
-from pathnet_tf.model import PathNet
+from pathnet_tf.core.layers import PathNetDense, first_occurrence
+from pathnet_tf.core.model import PathNet
 
 L, M, N, UNITS, IN = 2, 4, 2, 5, 7
 

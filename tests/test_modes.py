@@ -7,11 +7,15 @@ import keras
 import numpy as np
 import pytest
 
-from pathnet_tf import data as data_lib
-from pathnet_tf import modes, plotting, report
-from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-from pathnet_tf.model import PathNet
-from pathnet_tf.run import run_sequence
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.experiments import data as data_lib
+from pathnet_tf.experiments.config import BinaryMnistConfig
+from pathnet_tf.reports import ablation, plotting, report
+from pathnet_tf.rl import report as rl_report
+from pathnet_tf.runs import modes
+from pathnet_tf.runs.run import run_sequence
 
 
 def reinitialize_everything(model, best_path):
@@ -99,5 +103,47 @@ def test_a_new_control_is_compared_with_pathnet_by_its_table_entry(tmp_path):
         assert speedup["comparison"] == "slowtune / pathnet"
         assert speedup["ratio"] == pytest.approx(66 / 22)
         assert "| slow tune / PathNet |" in report.to_markdown(summary)
+        # The ablation's controls table: a column for it and one for PathNet's speedup.
+        for mode in ("pathnet", "slowtune"):  # a condition's runs, both orderings
+            for seed, (a, b) in enumerate((("1,3", "1,2"), ("1,2", "1,3"))):
+                folder = tmp_path / "ablation" / "paper" / mode / f"seed_{seed}"
+                folder.mkdir(parents=True)
+                name = lambda pair: pair.replace(",", "v")  # noqa: E731
+                (folder / "results.json").write_text(json.dumps(
+                    {"mode": mode, "seed": seed, "overlap": 2,
+                     "task_a": {"name": name(a), "generations": 20, "solved": True},
+                     "task_b": {"name": name(b), "generations": 10 if mode == "pathnet"
+                                else 30, "solved": True}}))
+        condition = ablation.summarize_condition(tmp_path / "ablation" / "paper", resamples=50)
+        table = ablation._controls_markdown({"conditions": {"paper": condition}})
+        assert "| condition | PathNet | slow tune | slow tune / PathNet |" in table
+        assert any(row.startswith("| paper | 10.0 (2, 100% solved) | 30.0 (2, 100% solved) "
+                                  "| 3.00 [") for row in table)
     finally:
         del modes.MODES["slowtune"]
+
+
+def test_the_rl_report_reads_a_new_mode_from_the_table(toy_mode):
+    """A new mode's MinAtar runs are grouped, summarised and compared with the
+    from-scratch control (the mode whose entry does not train game A) by its entry."""
+    def run(mode, seed, returns, game_a=True):
+        game = lambda name: {"game": name, "frames": 400,  # noqa: E731
+                             "curve": [[200, returns[0]], [400, returns[1]]],
+                             "mean_return_last_100": returns[1]}
+        return {"mode": mode, "games": ["breakout", "breakout"], "config": {"seed": seed},
+                "game_a": game("breakout") if game_a else None, "game_b": game("breakout")}
+
+    modes.register(modes.Mode("alone", "alone", "tab:brown", train_earlier=False,
+                              population=False, between=modes.keep_everything,
+                              help="a toy from-scratch control"))
+    try:
+        runs = [run("scratch", s, (1.0, 3.0)) for s in range(2)]
+        runs += [run("alone", s, (0.5, 1.0), game_a=False) for s in range(2)]
+        (pair,) = rl_report.summarize(runs)["pairs"]
+    finally:
+        del modes.MODES["alone"]
+    assert list(pair["modes"]) == ["scratch", "alone"]  # the table's order
+    assert pair["modes"]["scratch"]["final_return"]["mean"] == 3.0
+    assert pair["modes"]["alone"]["runs"] == 2  # its game-B runs joined the pair
+    assert "speedup" in pair["modes"]["scratch"]  # over the from-scratch control
+    assert "speedup" not in pair["modes"]["alone"]

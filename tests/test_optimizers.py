@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pathnet_tf.optimizers import MaskedAdam, MaskedSGD, make_optimizer
+from pathnet_tf.core.optimizers import MaskedAdam, MaskedSGD, make_optimizer
 
 STEPS = 8
 

@@ -13,8 +13,9 @@ import sys
 import numpy as np
 import pytest
 
-from pathnet_tf import atomic_io
-from pathnet_tf.config import EvolutionConfig, PathNetConfig
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.files import atomic_io
 from pathnet_tf.pbt.decisions import Decision
 from pathnet_tf.pbt.pathnet import PathNetMember, PathNetPBTConfig, exploit
 

@@ -6,13 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from pathnet_tf.pbt.decisions import (
-    PBT,
-    Decision,
-    Hyperparameter,
-    PBTConfig,
-    num_in_quantile,
-)
+from pathnet_tf.pbt.decisions import PBT, Decision, Hyperparameter, PBTConfig, num_in_quantile
 
 LR = Hyperparameter("learning_rate", 1e-4, 0.1, bounds=(1e-5, 0.1))
 KEEP = Hyperparameter("keep_prob", 0.5, 0.99, bounds=(0.0, 1.0))

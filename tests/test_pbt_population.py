@@ -16,8 +16,8 @@ import pytest
 import tensorflow as tf
 
 import pbt_mnist
-from pathnet_tf import atomic_io
-from pathnet_tf.data import Mnist
+from pathnet_tf.experiments.data import Mnist
+from pathnet_tf.files import atomic_io
 from pathnet_tf.pbt.config import ConfigError
 from pathnet_tf.pbt.data import epoch_batches, split_mnist
 from pathnet_tf.pbt.decisions import PBT, Decision, Hyperparameter, PBTConfig

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("ray", reason="the Ray backend is optional: pip install -e .[ray]")
 
 import pbt_mnist  # noqa: E402
-from pathnet_tf import atomic_io  # noqa: E402
+from pathnet_tf.files import atomic_io  # noqa: E402
 from pathnet_tf.pbt import ray_backend, ray_history, ray_member  # noqa: E402
 from pathnet_tf.pbt.config import parse_config  # noqa: E402
 from pathnet_tf.pbt.decisions import Hyperparameter  # noqa: E402

@@ -7,15 +7,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pathnet_tf import data as data_lib
-from pathnet_tf import protocol
-from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-from pathnet_tf.genetic import Tournament, mutate_tf1, select_winner
-from pathnet_tf.model import PathNet
-from pathnet_tf.module_kinds import module_kinds
-from pathnet_tf.optimizers import make_optimizer
-from pathnet_tf.shared_tournament import SharedTaskTrainer
-from pathnet_tf.training import TaskTrainer, exact_fitness
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.core.module_kinds import module_kinds
+from pathnet_tf.core.optimizers import make_optimizer
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.evolution.genetic import Tournament, mutate_tf1, select_winner
+from pathnet_tf.evolution.shared_tournament import SharedTaskTrainer
+from pathnet_tf.evolution.training import TaskTrainer, exact_fitness
+from pathnet_tf.experiments import data as data_lib
+from pathnet_tf.experiments import protocol
+from pathnet_tf.experiments.config import BinaryMnistConfig
 from tests.test_training import manual_sgd
 
 L, M, N, UNITS, CLASSES = 3, 4, 2, 5, 2
@@ -470,7 +472,7 @@ def test_script_tf1_preset_records_every_switch_an_explicit_flag_wins(tmp_path):
 
 
 def test_report_shows_the_protocol_settings_and_reads_older_configs_as_the_paper(tmp_path):
-    from pathnet_tf import report
+    from pathnet_tf.reports import report
     from tests.test_report import write_run
 
     write_run(tmp_path / "old", "pathnet", 0, (1, 3), (1, 2), 100, 50, overlap=1)
@@ -490,7 +492,7 @@ def test_report_shows_the_protocol_settings_and_reads_older_configs_as_the_paper
 
 
 def test_parallel_tournaments_take_the_model_switches_too():
-    from pathnet_tf.parallel import ParallelTaskTrainer
+    from pathnet_tf.evolution.parallel import ParallelTaskTrainer
 
     model = make_model(heads=2, frozen_path="always_on", aggregation="mean",
                        module_types="tf1", init="tf1")
@@ -528,7 +530,7 @@ class ToyTask:
 
 
 def test_each_task_keeps_the_modules_frozen_before_it_to_the_end(tmp_path):
-    from pathnet_tf.run import run_sequence
+    from pathnet_tf.runs.run import run_sequence
 
     model = make_model(heads=0, frozen_path="always_on", module_types="tf1")
     tasks = [ToyTask(name, flip) for name, flip in (("a", 0), ("b", 1), ("c", 0))]
@@ -540,8 +542,8 @@ def test_each_task_keeps_the_modules_frozen_before_it_to_the_end(tmp_path):
 
 
 def test_a_resumed_task_gets_back_its_always_on_modules(tmp_path):
-    from pathnet_tf.run import Sequence
-    from pathnet_tf.summaries import Summaries
+    from pathnet_tf.runs.run import Sequence
+    from pathnet_tf.runs.summaries import Summaries
 
     config = always_on_config()
     tasks = [ToyTask("a", 0), ToyTask("b", 1)]
@@ -567,7 +569,7 @@ def test_fitness_is_the_exact_fraction_under_xla_so_792_of_800_meets_0_99(kind):
     # Under XLA a float32 `correct / n` is `correct * (1/n)`: 792/800 came out as
     # 0.98999995 and failed the TF1 protocol's 0.99 threshold. Fitness is now the count
     # divided on the host in float64: exactly k / n, as the TF1 code computes it.
-    from pathnet_tf.parallel import ParallelTaskTrainer
+    from pathnet_tf.evolution.parallel import ParallelTaskTrainer
 
     assert exact_fitness(np.float32(792), 800) >= 0.99
     assert float(np.float32(792) * (np.float32(1) / np.float32(800))) < 0.99  # the trap

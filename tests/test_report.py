@@ -1,4 +1,4 @@
-"""pathnet_tf.report and pathnet_tf.plotting on synthetic results.json files."""
+"""pathnet_tf.reports.report and pathnet_tf.reports.plotting on synthetic results.json files."""
 
 import json
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from pathnet_tf import plotting, report
+from pathnet_tf.reports import plotting, report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 MAX_GENERATIONS = 300
@@ -250,7 +250,7 @@ def test_report_draws_figures_into_out(results_dir):
 
 
 def test_report_and_plotting_do_not_import_tensorflow():
-    code = ("import sys, pathnet_tf.report, pathnet_tf.plotting; "
+    code = ("import sys, pathnet_tf.reports.report, pathnet_tf.reports.plotting; "
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)

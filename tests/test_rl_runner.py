@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 
+from pathnet_tf.files.workdir import RunTerminated
 from pathnet_tf.rl import runner
 from pathnet_tf.rl.config import MinAtarConfig
-from pathnet_tf.workdir import RunTerminated
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY = dict(conv_layers=((2, 3, 1),), units=4, num_modules=3, num_active=2, num_workers=4,
@@ -105,8 +105,8 @@ def test_kill_and_resume_equals_an_uninterrupted_run(tmp_path, mode):
 
     workdir = runner.prepare_workdir(tmp_path / "killed")
     with pytest.raises(RunTerminated):
-        runner._run(settings, workdir, lambda line: None, True, 0, "none", False,
-                    stop=stop_after_seven)
+        runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
+                    tensorboard="none", stop=stop_after_seven)
     resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
                                   tensorboard="none")
     assert without_timings(resumed) == without_timings(whole)
@@ -265,8 +265,8 @@ def test_kill_and_resume_equals_an_uninterrupted_run_with_seeding(tmp_path):
 
     workdir = runner.prepare_workdir(tmp_path / "killed")
     with pytest.raises(RunTerminated, match="in game B"):
-        runner._run(settings, workdir, lambda line: None, True, 0, "none", False,
-                    stop=stop_in_game_b)
+        runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
+                    tensorboard="none", stop=stop_in_game_b)
     resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
                                   tensorboard="none")
     assert without_timings(resumed) == without_timings(whole)

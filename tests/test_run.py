@@ -8,10 +8,12 @@ import keras
 import numpy as np
 
 import pathnet_tf
-from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-from pathnet_tf.model import PathNet
-from pathnet_tf.summaries import Summaries
-from pathnet_tf.task_run import TaskRun
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.experiments.config import BinaryMnistConfig
+from pathnet_tf.runs.summaries import Summaries
+from pathnet_tf.runs.task_run import TaskRun
 from tests.test_training import make_data
 
 
@@ -20,7 +22,7 @@ def test_every_public_name_resolves_and_import_starts_no_tensorflow():
         assert getattr(pathnet_tf, name) is not None, name
     from pathnet_tf import PathNet, PathNetConv2D, PathNetDense, Tournament, run_sequence
     assert callable(run_sequence) and issubclass(PathNetDense, keras.layers.Layer)
-    assert PathNet.__module__ == "pathnet_tf.model" and PathNetConv2D and Tournament
+    assert PathNet.__module__ == "pathnet_tf.core.model" and PathNetConv2D and Tournament
     done = subprocess.run([sys.executable, "-c", "import sys, pathnet_tf; "
                            "print('tensorflow' in sys.modules)"], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pathnet_tf import report, run_figures
-from pathnet_tf.results_schema import SCHEMA_VERSION
-from pathnet_tf.summaries import BLOCK
+from pathnet_tf.files.results_schema import SCHEMA_VERSION
+from pathnet_tf.reports import report
+from pathnet_tf.runs import run_figures
+from pathnet_tf.runs.summaries import BLOCK
 from tests.test_script import ROOT, TINY, run_script
 
 FIGURES = ["pathways.png", "fitness.png", "module_usage.png"]
@@ -74,7 +75,7 @@ def test_figures_are_redrawn_identically_from_results_json(finished_run, tmp_pat
     before = {name: (workdir / "figures" / name).read_bytes() for name in FIGURES}
     shutil.rmtree(workdir / "figures")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    done = subprocess.run([sys.executable, "-m", "pathnet_tf.plotting", str(workdir)],
+    done = subprocess.run([sys.executable, "-m", "pathnet_tf.reports.plotting", str(workdir)],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     for name in FIGURES:
@@ -132,7 +133,8 @@ def test_schema_versions_older_are_read_newer_are_refused(finished_run, tmp_path
     _, skipped = report.load_runs(tmp_path)
     assert [s["file"] for s in skipped] == ["v3/results.json"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    done = subprocess.run([sys.executable, "-m", "pathnet_tf.plotting", str(tmp_path / "v3")],
+    done = subprocess.run([sys.executable, "-m", "pathnet_tf.reports.plotting",
+                           str(tmp_path / "v3")],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert done.returncode == 1
     assert done.stderr.strip().startswith("error: ") and "schema version 3" in done.stderr

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from pathnet_tf import checkpoint
-from pathnet_tf.workdir import lock_workdir
+from pathnet_tf.files import checkpoint
+from pathnet_tf.files.workdir import lock_workdir
 from tests.test_checkpoint import TINY as LONG
 from tests.test_run_figures import read_events
 from tests.test_script import ROOT, SCRIPT, TINY, results_without_timings, run_script

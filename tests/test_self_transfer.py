@@ -12,12 +12,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pathnet_tf import binary_mnist
-from pathnet_tf import data as data_lib
-from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-from pathnet_tf.genetic import active_mask
-from pathnet_tf.reuse import ReuseLog, frozen_per_layer, holds, seed_population
-from pathnet_tf.training import noise_in_graph
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.evolution.genetic import active_mask
+from pathnet_tf.evolution.reuse import ReuseLog, frozen_per_layer, holds, seed_population
+from pathnet_tf.evolution.training import noise_in_graph
+from pathnet_tf.experiments import binary_mnist
+from pathnet_tf.experiments import data as data_lib
+from pathnet_tf.experiments.config import BinaryMnistConfig
 
 GOLDEN = pathlib.Path(__file__).parent / "data" / "default_results_7c929dc.json"
 
@@ -135,7 +137,7 @@ def test_a_seeded_population_starts_on_task_a_path_and_reuse_is_logged(mnist, tm
     assert reuse["holding"][0] >= 4 and reuse["first_win_holding"] == 1
     assert len(reuse["winner_frozen"]) == results["task_b"]["generations"] == 5
     assert sum(reuse["winner_frozen"][0]) == reuse["frozen_modules"]
-    from pathnet_tf import run_figures
+    from pathnet_tf.runs import run_figures
 
     drawn = run_figures.draw_all(results, tmp_path / "figures")
     assert tmp_path / "figures" / "reuse.png" in drawn
@@ -169,8 +171,8 @@ def test_a_resumed_seeded_run_equals_an_uninterrupted_one(mnist, tmp_path):
 def _run_until(config, workdir, mnist, stop_after_b):
     """Runs until task B has done `stop_after_b` generations, then stops as a SIGTERM
     would (a checkpoint, RunTerminated)."""
-    from pathnet_tf import task_run
-    from pathnet_tf.workdir import RunTerminated
+    from pathnet_tf.files.workdir import RunTerminated
+    from pathnet_tf.runs import task_run
 
     original = task_run.TaskRun.evolve
 
@@ -219,7 +221,7 @@ def same_keys_as(value, expected):
 
 
 def test_self_transfer_conditions_name_their_flags_and_orderings():
-    from pathnet_tf import ablation
+    from pathnet_tf.reports import ablation
 
     flags = ablation.condition_flags("paper~fresh_noise~seeded@self")
     assert "--noise_draw=per_batch" in flags and "--seed_fraction=1" in flags
@@ -251,7 +253,7 @@ def fake_run(folder, seed, generations_a, generations_b, reuse):
 
 
 def test_self_transfer_report_gap_reuse_and_ratio(tmp_path):
-    from pathnet_tf import self_transfer
+    from pathnet_tf.reports import self_transfer
 
     root = tmp_path / "root"
     won = {"frozen_modules": 4, "reference_path": [[0, 1], [2, 3]], "seeded": 2,

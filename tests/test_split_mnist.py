@@ -8,10 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from pathnet_tf import data as data_lib
-from pathnet_tf.config import EvolutionConfig, PathNetConfig, SplitMnistConfig
-from pathnet_tf.model import PathNet
-from pathnet_tf.run import run_sequence
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.experiments import data as data_lib
+from pathnet_tf.experiments.config import SplitMnistConfig
+from pathnet_tf.runs.run import run_sequence
 from tests import test_script
 from tests.test_script import ROOT
 
@@ -61,8 +63,8 @@ def test_split_mnist_script_learns_the_tasks_in_order(tmp_path, mode):
     assert done.stdout.strip().splitlines()[-1] == f"figures in {workdir / 'figures'}"
     assert (workdir / "figures" / "pathways.png").stat().st_size > 10_000
     # The campaign summary over this folder (one run).
-    from pathnet_tf import split_mnist
-    assert split_mnist.main([str(tmp_path), "--out", str(tmp_path / "summary")]) == 0
+    from pathnet_tf.reports import split_mnist_summary
+    assert split_mnist_summary.main([str(tmp_path), "--out", str(tmp_path / "summary")]) == 0
     summary = json.loads((tmp_path / "summary" / "summary.json").read_text())[mode]
     assert summary["runs"] == 1 and [t["name"] for t in summary["tasks"]] == ["0v1", "2v3", "4v5"]
     forgetting = [t["forgetting"]["mean"] for t in summary["tasks"]]

@@ -3,8 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
-from pathnet_tf.model import PathNet
-from pathnet_tf.summaries import Summaries
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.runs.summaries import Summaries
 
 
 def read_tags(logdir):
@@ -39,7 +39,8 @@ def test_generation_images_and_histograms_on_their_cadence(tmp_path):
 def test_hparams_record_the_run_settings_for_tensorboard(tmp_path):
     from tensorboard.plugins.hparams import plugin_data_pb2
 
-    from pathnet_tf.config import BinaryMnistConfig, PathNetConfig
+    from pathnet_tf.core.config import PathNetConfig
+    from pathnet_tf.experiments.config import BinaryMnistConfig
 
     config = BinaryMnistConfig(pathnet=PathNetConfig(frozen_path="always_on"), seed=4)
     summaries = Summaries(tmp_path)

@@ -1,4 +1,5 @@
-"""pathnet_tf.tf1_logs on synthetic logs and on the committed TF1 logs (results/tf1_logs)."""
+"""pathnet_tf.reports.tf1_logs on synthetic logs and on the committed TF1 logs
+(results/tf1_logs)."""
 
 import json
 import pathlib
@@ -7,7 +8,7 @@ import sys
 
 import pytest
 
-from pathnet_tf import report, tf1_logs
+from pathnet_tf.reports import report, tf1_logs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "results" / "tf1_logs"
@@ -130,13 +131,14 @@ def test_committed_logs_give_the_reference_means():
 def test_cli_prints_json_without_tensorflow(folder):
     done = subprocess.run(
         [sys.executable, "-c",
-         "import sys; from pathnet_tf import tf1_logs; code = tf1_logs.main(sys.argv[1:]); "
+         "import sys; from pathnet_tf.reports import tf1_logs; code = tf1_logs.main(sys.argv[1:]); "
          "assert 'tensorflow' not in sys.modules; sys.exit(code)",
          str(folder), "--resamples", "10"],
         capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["pairs"]["1v3"]["first"]["mean"] == 20
-    missing = subprocess.run([sys.executable, "-m", "pathnet_tf.tf1_logs", str(folder / "no")],
+    missing = subprocess.run([sys.executable, "-m", "pathnet_tf.reports.tf1_logs",
+                              str(folder / "no")],
                              capture_output=True, text=True, cwd=ROOT, check=False)
     assert missing.returncode == 1 and "does not exist" in missing.stderr

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pathnet_tf.genetic import Tournament, select_winner
-from pathnet_tf.model import PathNet
-from pathnet_tf.optimizers import make_optimizer
-from pathnet_tf.training import BatchSampler, TaskTrainer, evolve
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.core.optimizers import make_optimizer
+from pathnet_tf.evolution.genetic import Tournament, select_winner
+from pathnet_tf.evolution.training import BatchSampler, TaskTrainer, evolve
 
 L, M, N, UNITS, IN, CLASSES = 2, 4, 2, 5, 6, 2
 T, BATCH = 3, 4
@@ -198,7 +198,7 @@ def test_identical_candidates_get_identical_fitness_and_loss():
                                            ([0.9, 0.9, 0.1], [0.2, 0.2, 0.0]),
                                            ([0.1, 0.2, 0.3], [0.0, 0.0, 0.0])])
 def test_compiled_winner_rule_matches_the_genetic_algorithm(fitness, loss):
-    from pathnet_tf import training
+    from pathnet_tf.evolution import training
 
     compiled = training.select_winner(tf.constant(fitness, tf.float32),
                                       tf.constant(loss, tf.float32))
@@ -237,7 +237,7 @@ def test_batch_sampler_covers_each_epoch_once():
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_parallel_with_one_tournament_equals_serial(optimizer):
-    from pathnet_tf.parallel import ParallelTaskTrainer
+    from pathnet_tf.evolution.parallel import ParallelTaskTrainer
 
     rng = np.random.default_rng(10)
     model_s, serial = make_trainer(optimizer, jit_compile=True)
@@ -263,7 +263,7 @@ def test_parallel_with_one_tournament_equals_serial(optimizer):
 
 
 def test_parallel_averages_winners_per_module_and_keeps_frozen():
-    from pathnet_tf.parallel import ParallelTaskTrainer
+    from pathnet_tf.evolution.parallel import ParallelTaskTrainer
 
     x, y = make_data()
     rng = np.random.default_rng(11)
@@ -306,7 +306,7 @@ def test_parallel_averages_winners_per_module_and_keeps_frozen():
 
 @pytest.mark.parametrize("parallel", [False, True])
 def test_diverging_candidates_are_survived_and_counted(parallel):
-    from pathnet_tf.parallel import ParallelTaskTrainer
+    from pathnet_tf.evolution.parallel import ParallelTaskTrainer
 
     tf.keras.utils.set_random_seed(0)
     model = PathNet(IN, L, M, N, UNITS)
@@ -332,8 +332,8 @@ def test_diverging_candidates_are_survived_and_counted(parallel):
 
 
 def test_control_trainer_trains_B_times_T_steps_a_generation_on_its_one_path():
-    from pathnet_tf.genetic import FixedPath
-    from pathnet_tf.training import RepeatedTrainer
+    from pathnet_tf.evolution.genetic import FixedPath
+    from pathnet_tf.evolution.training import RepeatedTrainer
 
     tf.keras.utils.set_random_seed(0)
     model = PathNet(IN, L, M, N, UNITS)

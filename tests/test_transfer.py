@@ -7,11 +7,13 @@ import keras
 import numpy as np
 import pytest
 
-from pathnet_tf import data as data_lib
-from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
-from pathnet_tf.genetic import active_mask, random_genotype
-from pathnet_tf.model import PathNet
-from pathnet_tf.run import run_sequence
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.evolution.genetic import active_mask, random_genotype
+from pathnet_tf.experiments import data as data_lib
+from pathnet_tf.experiments.config import BinaryMnistConfig
+from pathnet_tf.runs.run import run_sequence
 from tests.test_script import without_timings
 
 L, M, N = 2, 4, 2

@@ -80,7 +80,7 @@ EOF
 
 step "starting every script's entry point, and the modules the shell scripts start"
 for script in binary_mnist_pathnet split_mnist_pathnet continual_mnist_pathnet \
-              cifar_svhn_pathnet minatar_pathnet pathnet_pbt pbt_mnist; do
+              cifar_svhn_pathnet minatar_pathnet atari_pathnet pathnet_pbt pbt_mnist; do
   status=0
   help=--helpfull  # absl: every flag, --workdir (cli.py's) among them; exits with 1
   [[ "$script" == pbt_mnist ]] && help=--help  # argparse: exits with 0
@@ -92,7 +92,7 @@ for script in binary_mnist_pathnet split_mnist_pathnet continual_mnist_pathnet \
   fi
 done
 # The other modules the shell scripts start (auto_*.sh: the reports, Ray batches).
-for module in report plotting campaign_ray; do
+for module in reports.report reports.plotting runs.campaign_ray reports.ablation; do
   "$VENV_PY" -m "pathnet_tf.$module" --help > "$WORK/help.txt" 2>&1 || {
     echo "check_wheel: python -m pathnet_tf.$module --help failed:" >&2
     cat "$WORK/help.txt" >&2; exit 1; }
@@ -127,4 +127,16 @@ import json, sys
 results = json.load(open(sys.argv[1]))
 assert [results[k]["digits"] for k in ("task_a", "task_b")] == [[1, 3], [1, 2]], results
 ' "$WORK/run/results.json"
+step "the campaign script, as the installed package holds it (what reports.ablation runs)"
+campaign="$("$VENV_PY" -c 'import pathlib, pathnet_tf.reports.ablation as a; print(a.CAMPAIGN_SCRIPT)')"
+[[ "$campaign" != "$ROOT"/* && -f "$campaign" ]] || {
+  echo "check_wheel: the campaign script is not in the installed package: $campaign" >&2; exit 1; }
+RUNS=1 MODES=pathnet ORDERINGS=1,3:1,2 JOBS=1 BATCH=1 PYTHON="$VENV_PY" \
+  RESULTS_DIR="$WORK/campaign" REPORT_FLAGS=--no-figures \
+  EXTRA_FLAGS="${TINY[*]} --data_dir=$ROOT/data/mnist" \
+  bash "$campaign" > "$WORK/campaign.txt" 2>&1 || {
+  echo "check_wheel: the campaign failed:" >&2; cat "$WORK/campaign.txt" >&2; exit 1; }
+[[ -f "$WORK/campaign/pathnet/1v3_to_1v2/seed_0/results.json" && -f "$WORK/campaign/summary.json" ]] || {
+  echo "check_wheel: the campaign wrote no results.json or summary.json:" >&2
+  cat "$WORK/campaign.txt" >&2; exit 1; }
 step "ok: the installed wheel imports, starts its scripts and runs"

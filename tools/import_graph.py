@@ -16,6 +16,9 @@ package's `__init__`; that implicit edge is left out, an explicit
   longest import chain below it.
 - circles: modules that reach each other through imports (strongly connected
   components of more than one module).
+- folders: the package's folders from the bottom up (`FOLDERS`); a module may import
+  its own folder and those below it, never one above or beside it ("upward imports"
+  lists the edges that do). `pbt` and `rl` share a floor and import neither the other.
 - named by strings: `importlib.import_module(...)` / `__import__(...)` calls whose
   argument is not a literal, and `loader(...)` tables (the old lazy API): imports no
   tool can follow.
@@ -31,6 +34,9 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = "pathnet_tf"
+# The house (docs/design.md), bottom up: each folder may import the ones before it.
+FOLDERS = (("files",), ("core",), ("evolution",), ("runs",), ("experiments",), ("reports",),
+           ("pbt", "rl"), ("scripts",))
 
 
 def modules(root: pathlib.Path = ROOT) -> dict[str, pathlib.Path]:
@@ -160,6 +166,31 @@ def floors(edges: dict[str, set[str]]) -> dict[str, int]:
     return {module: floor(node[module]) for module in edges}
 
 
+def folder_rank(module: str) -> int | None:
+    """The floor of the module's folder in `FOLDERS` (None: the package's own
+    `__init__`, the public API, above everything)."""
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None
+    for rank, names in enumerate(FOLDERS):
+        if parts[1] in names:
+            return rank
+    raise ValueError(f"{module} is in no folder of FOLDERS: add its folder there")
+
+
+def upward_imports(edges: dict[str, set[str]]) -> list[str]:
+    """The imports that point to a folder above the importer's, or beside it."""
+    out = []
+    for module, targets in sorted(edges.items()):
+        rank = folder_rank(module)
+        for target in sorted(targets):
+            other = folder_rank(target)
+            same_folder = module.split(".")[1:2] == target.split(".")[1:2]
+            if rank is not None and not same_folder and (other is None or other >= rank):
+                out.append(f"{module} -> {target}")
+    return out
+
+
 def summary(root: pathlib.Path = ROOT, top_level_only: bool = False) -> dict:
     edges, by_string = graph(root, top_level_only)
     levels = floors(edges)
@@ -171,6 +202,7 @@ def summary(root: pathlib.Path = ROOT, top_level_only: bool = False) -> dict:
         "edges": sum(map(len, edges.values())),
         "floors": {str(k): v for k, v in by_floor.items()},
         "circles": circles(edges),
+        "upward_imports": upward_imports(edges),
         "named_by_strings": by_string,
         "imports": {m: sorted(t) for m, t in sorted(edges.items())},
     }
@@ -195,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(result['floors'])} floors")
     for level, names in result["floors"].items():
         print(f"floor {level} ({len(names)}): {', '.join(map(short, names))}")
+    print("folders, bottom up: " + " < ".join("/".join(names) for names in FOLDERS))
+    print(f"upward imports: {len(result['upward_imports'])}")
+    for edge in result["upward_imports"]:
+        print("  " + edge)
     print(f"circles: {len(result['circles'])}")
     for circle in result["circles"]:
         print("  " + " <-> ".join(map(short, circle)))

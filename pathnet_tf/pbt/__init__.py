@@ -1,8 +1,9 @@
 """Population Based Training (Jaderberg et al. 2017): the second system of pathnet_tf.
 
 PBT of MNIST classifiers (`pbt_mnist.py`) and of PathNet's own hyperparameters
-(`pathnet_pbt.py`). It uses the PathNet core (data, atomic files, optimizers,
-training); the core never imports it. One concern per module, imports pointing down:
+(`pathnet_pbt.py`). It sits on the floors below it (`files`, `core`, `evolution`,
+`experiments`: data, atomic files, optimizers, training) and never imports `rl` or
+`scripts`; nothing below imports it. One concern per module, imports pointing down:
 
 - `decisions`: ready, exploit, explore as an ask/tell object (`PBT`). NumPy only.
 - `config`: the JSON run configs (`RunConfig`, `load_config`). No TensorFlow.
@@ -10,7 +11,7 @@ training); the core never imports it. One concern per module, imports pointing d
 - `data`: MNIST as tensors, the validation split, shuffled epochs.
 - `population`: every member's state stacked [P, ...]; training in turn, exploit.
 - `batched`: `Population.train_all`, the whole population in one compiled step
-  (Adam as `pathnet_tf.optimizers.MaskedAdam`).
+  (Adam as `pathnet_tf.core.optimizers.MaskedAdam`).
 - `outputs`: history.csv, results, best checkpoint and figures, both backends.
 - `runner`: `run(config, workdir)` in this process, `evaluate_checkpoint` (`-m test`).
 - `ray_backend`, `ray_member`, `ray_history`: the same run as Ray Tune trials

@@ -3,7 +3,7 @@
 One `tf.function` over the population's stacked variables [P, ...]: a
 `tf.while_loop` over the steps, and in each step a `tf.vectorized_map` over the
 members of Keras' `stateless_call` of the shared model, then Adam as the project's
-pure update rule, `pathnet_tf.optimizers.MaskedAdam.update`, with all-true masks
+pure update rule, `pathnet_tf.core.optimizers.MaskedAdam.update`, with all-true masks
 (Keras' default betas and epsilon, so the same rule as the `keras.optimizers.Adam`
 of members trained in turn, to float rounding). Each member keeps its own
 hyperparameters, BatchNorm statistics and Adam slots; only the dropout masks come
@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from pathnet_tf.optimizers import MaskedAdam
+from pathnet_tf.core.optimizers import MaskedAdam
 from pathnet_tf.pbt.models import IMAGE_SHAPE, count_hits, mean_cross_entropy, with_weight_decay
 
 

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from pathnet_tf.data import Mnist
+from pathnet_tf.experiments.data import Mnist
 from pathnet_tf.pbt.config import ConfigError
 
 MNIST_MEAN = 0.1307

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from pathnet_tf import atomic_io
+from pathnet_tf.files import atomic_io
 from pathnet_tf.pbt import plotting
 from pathnet_tf.pbt.config import HYPERPARAMETER_NAMES, RunConfig
 

@@ -42,15 +42,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pathnet_tf import atomic_io
-from pathnet_tf import data as data_lib
-from pathnet_tf.genetic import Tournament
-from pathnet_tf.model import PathNet
-from pathnet_tf.optimizers import make_optimizer
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.core.optimizers import make_optimizer
+from pathnet_tf.evolution.genetic import Tournament
+from pathnet_tf.evolution.training import BatchSampler, TaskTrainer, evolve
+from pathnet_tf.experiments import data as data_lib
+from pathnet_tf.files import atomic_io
+from pathnet_tf.files.workdir import prepare_workdir
 from pathnet_tf.pbt.decisions import PBT, Decision
 from pathnet_tf.pbt.pathnet_config import HYPERPARAMETER_NAMES, PathNetPBTConfig
-from pathnet_tf.training import BatchSampler, TaskTrainer, evolve
-from pathnet_tf.workdir import prepare_workdir
 
 __all__ = ["HISTORY_FIELDS", "HYPERPARAMETER_NAMES", "PathNetMember", "PathNetPBTConfig",
            "evolve_population", "exploit", "load_task", "run", "run_baseline"]

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from pathnet_tf import data as data_lib
-from pathnet_tf.checks import check_positive_int
-from pathnet_tf.config import EvolutionConfig, PathNetConfig
-from pathnet_tf.genetic import default_mutation_rate
+from pathnet_tf.core.checks import check_positive_int
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.evolution.genetic import default_mutation_rate
+from pathnet_tf.experiments import data as data_lib
+from pathnet_tf.experiments.protocol import PAPER, switches_of
 from pathnet_tf.pbt.decisions import Hyperparameter, PBTConfig
-from pathnet_tf.protocol import PAPER, switches_of
 
 HYPERPARAMETER_NAMES = ("learning_rate", "mutation_rate")
 

@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from pathnet_tf import atomic_io
+from pathnet_tf.files import atomic_io
 
 
 def _history(workdir: pathlib.Path) -> dict[str, np.ndarray]:

@@ -56,7 +56,7 @@ import ray
 from ray import tune
 from ray.tune.schedulers import PopulationBasedTraining
 
-from pathnet_tf import atomic_io
+from pathnet_tf.files import atomic_io
 from pathnet_tf.pbt.config import HYPERPARAMETER_NAMES, ConfigError, RunConfig
 from pathnet_tf.pbt.decisions import Hyperparameter
 from pathnet_tf.pbt.outputs import best_worker, write_history, write_results

@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 from ray import tune
 
-from pathnet_tf.data import load_mnist
+from pathnet_tf.evolution.training import set_threads
+from pathnet_tf.experiments.data import load_mnist
 from pathnet_tf.pbt.config import HYPERPARAMETER_NAMES, parse_config
 from pathnet_tf.pbt.data import epoch_batches, split_mnist
 from pathnet_tf.pbt.models import build_model
 from pathnet_tf.pbt.outputs import round_row
 from pathnet_tf.pbt.population import Population
-from pathnet_tf.training import set_threads
 
 STATE_FILE = "state.npz"
 MEMBER_FILE = "member.json"

@@ -18,8 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pathnet_tf import atomic_io
-from pathnet_tf.data import Mnist, load_mnist
+from pathnet_tf.experiments.data import Mnist, load_mnist
+from pathnet_tf.files import atomic_io
 from pathnet_tf.pbt.config import RunConfig
 from pathnet_tf.pbt.data import epoch_batches, images_to_tensor, labels_to_tensor, split_mnist
 from pathnet_tf.pbt.decisions import PBT

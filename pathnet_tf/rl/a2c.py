@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from pathnet_tf.layers import PathNetConv2D
-from pathnet_tf.model import PathNet
-from pathnet_tf.optimizers import MaskedAdam
+from pathnet_tf.core.layers import PathNetConv2D
+from pathnet_tf.core.model import PathNet
+from pathnet_tf.core.optimizers import MaskedAdam
 
 
 def build_model(config) -> PathNet:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from pathnet_tf.checks import check_positive_int
-from pathnet_tf.config import COMPUTE_MODES
-from pathnet_tf.modes import MODES
+from pathnet_tf.core.checks import check_positive_int
+from pathnet_tf.core.shapes import COMPUTE_MODES
 from pathnet_tf.rl.envs import check_game, family, frame_spec
+from pathnet_tf.runs.modes import MODES
 
 
 @dataclasses.dataclass(frozen=True)

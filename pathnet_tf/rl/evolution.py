@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pathnet_tf.genetic import active_mask, mutate, random_genotype, select_winner
-from pathnet_tf.reuse import seed_population
+from pathnet_tf.evolution.genetic import active_mask, mutate, random_genotype, select_winner
+from pathnet_tf.evolution.reuse import seed_population
 
 
 class WorkerPaths:

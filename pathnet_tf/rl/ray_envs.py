@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from pathnet_tf.core.checks import check_positive_int
+
 
 class _Shard:
     """One actor's games: `envs.make(...)` for games `first`..`first + count - 1`."""
@@ -152,8 +154,7 @@ def environment_factory(backend: str = "local", ray_actors: int = 2) -> Callable
         return None
     if backend != "ray":
         raise ValueError(f"backend ({backend!r}) must be one of local, ray")
-    if isinstance(ray_actors, bool) or not isinstance(ray_actors, int) or ray_actors <= 0:
-        raise ValueError(f"ray_actors ({ray_actors!r}) must be a positive integer")
+    check_positive_int("ray_actors", ray_actors)
     if importlib.util.find_spec("ray") is None:
         raise ValueError("backend 'ray' needs Ray: pip install -r requirements-ray.txt")
 

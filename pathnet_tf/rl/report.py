@@ -25,9 +25,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from pathnet_tf import stats
-from pathnet_tf.atomic_io import write_json, write_text
-from pathnet_tf.modes import MODES
+from pathnet_tf.files.atomic_io import write_json, write_text
+from pathnet_tf.reports import stats
+from pathnet_tf.runs.modes import MODES
 
 RESAMPLES = 1000
 
@@ -87,12 +87,18 @@ def speedup(frames, control: np.ndarray, mode: np.ndarray, seed: int, key: str) 
             "not_reached": missed / RESAMPLES}
 
 
+def _plays_game_a(run: dict) -> bool:
+    """Whether the run's mode learns game A (the modes table's `train_earlier`; False
+    for the independent control, which learns game B from scratch)."""
+    return MODES[run["mode"]].train_earlier
+
+
 def grouped(runs: list[dict]) -> dict:
-    """`{(game_a, game_b): {mode: [runs]}}`. The independent control never plays game
-    A, so its runs on game B join every pair that ends with game B."""
-    pairs = {(r["games"][0], r["games"][1]) for r in runs if r["mode"] != "independent"}
+    """`{(game_a, game_b): {mode: [runs]}}`. A mode that never plays game A (the
+    independent control) has its runs on game B join every pair that ends with game B."""
+    pairs = {(r["games"][0], r["games"][1]) for r in runs if _plays_game_a(r)}
     pairs |= {(r["games"][0], r["games"][1]) for r in runs
-              if r["mode"] == "independent" and not any(b == r["games"][1] for _, b in pairs)}
+              if not _plays_game_a(r) and not any(b == r["games"][1] for _, b in pairs)}
     budgets = {run["game_b"]["frames"] for run in runs}
     if len(budgets) > 1:
         raise ValueError(f"the runs have different frame budgets on game B "
@@ -100,7 +106,7 @@ def grouped(runs: list[dict]) -> dict:
     groups = {pair: defaultdict(list) for pair in sorted(pairs)}
     for run in runs:
         for (a, b), modes_of_pair in groups.items():
-            if b == run["games"][1] and (run["mode"] == "independent" or a == run["games"][0]):
+            if b == run["games"][1] and (not _plays_game_a(run) or a == run["games"][0]):
                 modes_of_pair[run["mode"]].append(run)
     return groups
 
@@ -109,7 +115,10 @@ def summarize(runs: list[dict], seed: int = 0) -> dict:
     summary = {"pairs": []}
     for (a, b), groups in grouped(runs).items():
         entry = {"game_a": a, "game_b": b, "modes": {}}
-        control = groups.get("independent")
+        # The speedups are over the from-scratch control: the first mode of the table
+        # that learns game B alone.
+        scratch = [m for m in MODES if not MODES[m].train_earlier and groups.get(m)]
+        control = groups[scratch[0]] if scratch else None
         for mode in MODES:
             members = groups.get(mode)
             if not members:
@@ -124,7 +133,7 @@ def summarize(runs: list[dict], seed: int = 0) -> dict:
                     [r["game_a"]["mean_return_last_100"] or 0.0 for r in members], seed,
                     f"{a}/{b}/{mode}/a") if members[0]["game_a"] else None),
                 "curve_frames": frames.tolist(), "curve_mean": values.mean(0).tolist()}
-            if control and mode != "independent":
+            if control and MODES[mode].train_earlier:
                 control_frames, control_values = curves(control)
                 length = min(len(frames), len(control_frames))
                 record["speedup"] = speedup(frames[:length], control_values[:, :length],
@@ -181,7 +190,7 @@ def figure(runs: list[dict], path, seed: int = 0) -> None:
         axis.legend(fontsize=8)
     fig.tight_layout()
 
-    from pathnet_tf.atomic_io import write_atomic
+    from pathnet_tf.files.atomic_io import write_atomic
 
     write_atomic(path, lambda temporary: fig.savefig(temporary, dpi=110))
     plt.close(fig)

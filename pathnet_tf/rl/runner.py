@@ -31,9 +31,8 @@ from __future__ import annotations
 
 import json
 import math
+import pathlib
 import shutil
-import signal
-import threading
 import time
 from collections.abc import Callable
 
@@ -41,17 +40,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pathnet_tf import checkpoint, modes
-from pathnet_tf.atomic_io import write_json
-from pathnet_tf.genetic import overlap, random_genotype
-from pathnet_tf.reuse import ReuseLog
+from pathnet_tf.evolution.genetic import overlap, random_genotype
+from pathnet_tf.evolution.reuse import ReuseLog
+from pathnet_tf.files import checkpoint
+from pathnet_tf.files.atomic_io import write_json
+from pathnet_tf.files.workdir import RunTerminated, held_until_sigterm, prepare_workdir
 from pathnet_tf.rl import envs as environments
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
 from pathnet_tf.rl.evolution import WorkerPaths
 from pathnet_tf.rl.ray_envs import environment_factory
-from pathnet_tf.run import load_checkpoint, load_variables, variable_state
-from pathnet_tf.summaries import TENSORBOARD_LEVELS, grid_image
-from pathnet_tf.workdir import RunTerminated, lock_workdir, prepare_workdir
+from pathnet_tf.runs import modes
+from pathnet_tf.runs.run import load_checkpoint, load_variables, variable_state
+from pathnet_tf.runs.summaries import TENSORBOARD_LEVELS, grid_image
 
 SCHEMA_VERSION = 1
 WINDOW = 100  # episodes in the moving average of returns
@@ -339,42 +339,44 @@ class Transfer:
 def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bool = True,
                  checkpoint_every: int = 100, tensorboard: str = "full",
                  jit_compile: bool = False, backend: str = "local",
-                 ray_actors: int = 2) -> dict:
+                 ray_actors: int = 2, stop: Callable[[], bool] | None = None) -> dict:
     """Learns game A then game B as `config.mode` says; writes `config.json`,
     `results.json`, TensorBoard events under `tb/` and a checkpoint every
     `checkpoint_every` updates under `ckpt/` into `workdir`, and returns the results.
     With `resume`, a checkpoint of the same config in `workdir` is continued from.
     SIGTERM writes a checkpoint and raises `RunTerminated`. `backend`: "local" (the
     games in this process) or "ray" (on `ray_actors` Ray actors, `ray_envs.py`; the
-    same results)."""
+    same results). `stop`: a function asked at every update, True ends the run as
+    SIGTERM does (tests stop a run at a chosen update with it)."""
     if tensorboard not in TENSORBOARD_LEVELS:
         raise ValueError(f"tensorboard ({tensorboard!r}) must be one of "
                          f"{', '.join(TENSORBOARD_LEVELS)}")
     make_envs = environment_factory(backend, ray_actors)
     workdir = prepare_workdir(workdir)
-    lock = lock_workdir(workdir)
-    terminated = []
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: terminated.append(1))
-    try:
-        return _run(config, workdir, log, resume, checkpoint_every, tensorboard,
-                    jit_compile, stop=lambda: bool(terminated), make_envs=make_envs)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-        lock.close()
+    with held_until_sigterm(workdir) as sigterm:
+        should_stop = sigterm if stop is None else (lambda: sigterm() or stop())
+        if resume:
+            loaded = load_checkpoint(workdir / "ckpt" / "checkpoint.npz", config)
+            if loaded is not None and loaded[1]["phase"] == "done":
+                log(f"run in {workdir} is already complete; results in "
+                    f"{workdir / 'results.json'}")
+                return json.loads((workdir / "results.json").read_text())
+        else:
+            loaded = None
+        transfer = Transfer(config, jit_compile, make_envs)
+        try:
+            return _run(transfer, workdir, loaded, log, checkpoint_every, tensorboard,
+                        should_stop)
+        finally:
+            transfer.close()
 
 
-def _run(config, workdir, log, resume, checkpoint_every, tensorboard, jit_compile, stop,
-         make_envs=None):
+def _run(transfer: Transfer, workdir: pathlib.Path, loaded, log: Callable[[str], None],
+         checkpoint_every: int, tensorboard: str, stop: Callable[[], bool]) -> dict:
+    """The body of `run_transfer` on a fresh `transfer`, `loaded` its checkpoint or None."""
+    config = transfer.config
     path = workdir / "ckpt" / "checkpoint.npz"
-    loaded = load_checkpoint(path, config) if resume else None
-    if loaded is not None and loaded[1]["phase"] == "done":
-        log(f"run in {workdir} is already complete; results in {workdir / 'results.json'}")
-        return json.loads((workdir / "results.json").read_text())
     start = time.perf_counter()
-    transfer = Transfer(config, jit_compile, make_envs)
     if loaded is None:
         shutil.rmtree(workdir / "tb", ignore_errors=True)
         shutil.rmtree(workdir / "ckpt", ignore_errors=True)
@@ -406,7 +408,6 @@ def _run(config, workdir, log, resume, checkpoint_every, tensorboard, jit_compil
         transfer.elapsed = time.perf_counter() - start
         results = transfer.results()
     finally:
-        transfer.close()
         if writer is not None:
             writer.close()
     write_json(workdir / "results.json", results)

@@ -9,6 +9,10 @@ them.
 - `continual_mnist_pathnet`: Split or Permuted MNIST among continual-learning methods.
 - `cifar_svhn_pathnet`: CIFAR-10 <-> SVHN transfer (tensorflow-datasets).
 - `minatar_pathnet`: PathNet with A2C on two MinAtar games in turn.
+- `atari_pathnet`: the same on real Atari games (ale-py).
+- `rl_script`: what the two RL scripts share, their flags and run (not a script).
+- `auto_binary_mnist_pathnet.sh`: a campaign of repeated binary MNIST runs, then its
+  report (`reports/ablation.py` runs it; the checkout's top-level file is a wrapper).
 - `pathnet_pbt`: PBT of PathNet's learning rate and mutation rate.
 - `pbt_mnist`: PBT of MNIST classifiers from a JSON config (`config/`).
 

@@ -16,8 +16,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from absl import app, flags
 
-from pathnet_tf import cli
-from pathnet_tf.config import BinaryMnistConfig, EvolutionConfig, PathNetConfig
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.experiments import cli
+from pathnet_tf.experiments.config import BinaryMnistConfig
 
 FLAGS = flags.FLAGS
 cli.define_pathnet_flags(
@@ -41,7 +43,7 @@ def config_from_flags() -> BinaryMnistConfig:
 
 def import_experiment():
     """The experiment's module, imported once the flags, data and workdir are checked."""
-    from pathnet_tf import binary_mnist
+    from pathnet_tf.experiments import binary_mnist
 
     return binary_mnist
 

@@ -19,9 +19,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from absl import app, flags
 
-from pathnet_tf import cli
-from pathnet_tf.config import FIRST_TASKS, MODULE_TYPES, PADDINGS, CifarSvhnConfig
-from pathnet_tf.workdir import prepare_workdir
+from pathnet_tf.core.shapes import PADDINGS
+from pathnet_tf.experiments import cli
+from pathnet_tf.experiments.config import FIRST_TASKS, MODULE_TYPES, CifarSvhnConfig
+from pathnet_tf.files.workdir import prepare_workdir
 
 _DEFAULT = CifarSvhnConfig()
 FLAGS = flags.FLAGS
@@ -75,10 +76,10 @@ def run() -> None:
     # workdir is touched, and both before anything is trained or written.
     config = config_from_flags()
     cli.use_xla_cache()
-    from pathnet_tf import cifar_svhn
+    from pathnet_tf.experiments import cifar_svhn
 
     builders = cifar_svhn.prepared_builders(config)
-    from pathnet_tf.training import set_threads
+    from pathnet_tf.evolution.training import set_threads
 
     set_threads(FLAGS.threads)  # before tf.data reads the data sets
     workdir = prepare_workdir(FLAGS.workdir)

@@ -6,7 +6,8 @@ BWT / FWT in results.json (docs/continual.md).
     python continual_mnist_pathnet.py --mode=ewc --ewc_lambda=1000 --budget=fixed \\
         --max_generations=100
     python continual_mnist_pathnet.py --benchmark=permuted --mode=si --si_c=0.5
-    python -m pathnet_tf.continual runs/continual --out results/continual  # the table
+    python -m pathnet_tf.reports.continual_summary runs/continual \
+        --out results/continual  # the table
 
 Writes WORKDIR/config.json, WORKDIR/results.json (`accuracy_matrix`,
 `accuracy_baseline`, `continual`) and WORKDIR/figures/accuracy_matrix.png.
@@ -21,9 +22,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from absl import app, flags
 
-from pathnet_tf import cli
-from pathnet_tf.config import SPLIT_MNIST_TASKS, EvolutionConfig, PathNetConfig
-from pathnet_tf.continual_mnist import (
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.experiments import cli
+from pathnet_tf.experiments.config import SPLIT_MNIST_TASKS
+from pathnet_tf.experiments.continual_mnist import (
     BENCHMARKS,
     BUDGETS,
     DEFAULT_EWC_LAMBDA,
@@ -73,7 +76,7 @@ def run() -> None:
 
 
 def experiment():
-    from pathnet_tf import continual_mnist
+    from pathnet_tf.experiments import continual_mnist
 
     return continual_mnist
 

@@ -22,11 +22,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from absl import app, flags
 
-from pathnet_tf import cli
-from pathnet_tf.config import EvolutionConfig, PathNetConfig
-from pathnet_tf.data import DataError, load_mnist
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.experiments import cli
+from pathnet_tf.experiments.data import DataError, load_mnist
+from pathnet_tf.files.workdir import WorkdirError, prepare_workdir
 from pathnet_tf.pbt.decisions import Hyperparameter, PBTConfig
-from pathnet_tf.workdir import WorkdirError, prepare_workdir
 
 _NET, _EVO = PathNetConfig(), EvolutionConfig()
 FLAGS = flags.FLAGS
@@ -112,8 +113,8 @@ def main(argv):
         config = config_from_flags()
         mnist = load_mnist(config.data_dir)
         workdir = prepare_workdir(FLAGS.workdir)
+        from pathnet_tf.evolution.training import set_threads
         from pathnet_tf.pbt import pathnet as pathnet_pbt
-        from pathnet_tf.training import set_threads
 
         set_threads(FLAGS.threads)
         pathnet_pbt.run(config, workdir, mnist=mnist)

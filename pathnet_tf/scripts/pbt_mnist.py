@@ -26,7 +26,7 @@ import os
 import pathlib
 import sys
 
-from pathnet_tf.data import DataError
+from pathnet_tf.experiments.data import DataError
 from pathnet_tf.pbt.config import ConfigError, load_config, parse_config
 
 

@@ -19,8 +19,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from absl import app, flags
 
-from pathnet_tf import cli
-from pathnet_tf.config import SPLIT_MNIST_TASKS, EvolutionConfig, PathNetConfig, SplitMnistConfig
+from pathnet_tf.core.config import PathNetConfig
+from pathnet_tf.evolution.config import EvolutionConfig
+from pathnet_tf.experiments import cli
+from pathnet_tf.experiments.config import SPLIT_MNIST_TASKS, SplitMnistConfig
 
 FLAGS = flags.FLAGS
 cli.define_pathnet_flags(
@@ -38,7 +40,7 @@ cli.define_run_flags("runs/split_mnist")
 
 def import_experiment():
     """The experiment's module, imported once the flags, data and workdir are checked."""
-    from pathnet_tf import split_mnist
+    from pathnet_tf.experiments import split_mnist
 
     return split_mnist
 

@@ -2,7 +2,7 @@
 
     python tests/helpers/kill_after_checkpoint.py SCRIPT PHASE GENERATION LOG [FLAGS...]
 
-Every call of `pathnet_tf.checkpoint.save` is appended to LOG as a JSON line
+Every call of `pathnet_tf.files.checkpoint.save` is appended to LOG as a JSON line
 `[phase, generation]` (phase: the task's label, "A", "B", ...). Once a checkpoint of
 PHASE at GENERATION or later is on disk,
 the next call of `checkpoint.save` kills the process (SIGKILL, as the kernel's OOM
@@ -21,7 +21,7 @@ import sys
 script, phase, generation, log, *flags = sys.argv[1:]
 sys.path.insert(0, os.path.dirname(os.path.abspath(script)))  # as `python SCRIPT` would
 
-from pathnet_tf import checkpoint  # noqa: E402
+from pathnet_tf.files import checkpoint  # noqa: E402
 
 original_save = checkpoint.save
 armed = False

@@ -1,0 +1,92 @@
+"""What the two RL scripts share (`minatar_pathnet`, `atari_pathnet`): their flags, one
+definition per field of their config so the two cannot drift apart, and their run.
+Importing this module defines nothing; each script calls `define` once with its
+config's defaults and the help texts that differ between MinAtar and Atari."""
+
+from __future__ import annotations
+
+from absl import flags
+
+from pathnet_tf.experiments import cli
+from pathnet_tf.runs.modes import MODES
+
+
+def define(defaults, game_a_help: str, frames_help: str, workdir: str,
+           checkpoint_help: str, **helps: str) -> None:
+    """Defines every flag of an RL config (`rl.config.MinAtarConfig` or `AtariConfig`,
+    `defaults` an instance), the run flags (`cli.define_run_flags`) and `--jit_compile`.
+    `helps`: help texts that replace the shared ones, by flag name."""
+    text = {
+        "conv_layers": "filters:kernel:stride of each conv layer of modules.",
+        "units": "ReLU units per module of the dense layer.",
+        "n_steps": "Steps of each rollout (n-step returns).",
+        "discount": "Discount of the returns.",
+        "fitness_episodes": "A worker's fitness: mean return of its last this many episodes.",
+        "sticky_action_prob": "Probability of repeating the previous action.",
+        "jit_compile": "Compile the act and update calls with XLA.",
+        **helps}
+    d = defaults
+    flags.DEFINE_string("game_a", d.game_a, game_a_help)
+    flags.DEFINE_string("game_b", d.game_b, "Second game (the same as game_a: self-transfer).")
+    flags.DEFINE_enum("mode", d.mode, list(MODES), "; ".join(
+        f"{mode.name}: {mode.help}" for mode in MODES.values()) + ".")
+    flags.DEFINE_integer("frames", d.frames, frames_help)
+    flags.DEFINE_list("conv_layers", [f"{f}:{k}:{s}" for f, k, s in d.conv_layers],
+                      text["conv_layers"])
+    flags.DEFINE_integer("units", d.units, text["units"])
+    flags.DEFINE_integer("num_modules", d.num_modules, "M: modules per layer.")
+    flags.DEFINE_integer("num_active", d.num_active, "N: modules a pathway uses per layer.")
+    flags.DEFINE_enum("compute", d.compute, ["mask", "gather"],
+                      "Run all M modules on the whole batch (mask) or each worker's N (gather).")
+    flags.DEFINE_integer("num_workers", d.num_workers, "W: workers, each with its own pathway.")
+    flags.DEFINE_integer("envs_per_worker", d.envs_per_worker, "Environments per worker.")
+    flags.DEFINE_integer("n_steps", d.n_steps, text["n_steps"])
+    flags.DEFINE_float("discount", d.discount, text["discount"])
+    flags.DEFINE_float("learning_rate", d.learning_rate, "Adam's learning rate.")
+    flags.DEFINE_float("entropy_cost", d.entropy_cost, "Weight of the entropy bonus.")
+    flags.DEFINE_float("value_cost", d.value_cost, "Weight of the value loss.")
+    flags.DEFINE_float("max_grad_norm", d.max_grad_norm, "Clip gradients to this global norm "
+                       "(0: no clipping).")
+    flags.DEFINE_integer("tournament_size", d.tournament_size, "B: workers per tournament.")
+    flags.DEFINE_integer("evolve_every", d.evolve_every, "Updates between tournament rounds.")
+    flags.DEFINE_float("mutation_rate", None,
+                       "Per-element mutation probability; default 1/(L*N).")
+    flags.DEFINE_integer("fitness_episodes", d.fitness_episodes, text["fitness_episodes"])
+    flags.DEFINE_float("sticky_action_prob", d.sticky_action_prob, text["sticky_action_prob"])
+    flags.DEFINE_integer("log_every", d.log_every, "Updates between progress lines.")
+    flags.DEFINE_float("seed_fraction", d.seed_fraction, "Share of game B's workers whose "
+                       "pathway starts on game A's best path (0: none, the paper; 1: all).")
+    flags.DEFINE_float("head_learning_rate", None, "Adam's rate for game B's policy and "
+                       "value heads; default: --learning_rate.")
+    flags.DEFINE_float("frozen_output_scale", d.frozen_output_scale, "Factor on the last "
+                       "layer's frozen modules' outputs, the features the heads read (1: none).")
+    flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
+    cli.define_run_flags(workdir)
+    flags.FLAGS.set_default("checkpoint_every", 500)
+    flags.FLAGS["checkpoint_every"].help = checkpoint_help
+
+
+def run(config_class, backend: bool = False) -> None:
+    """The script's run: the config from the flags (`config_class`: MinAtarConfig or
+    AtariConfig), the workdir, then `rl.runner.run_transfer`. `backend`: the script
+    has --backend and --ray_actors. Everything that can be wrong is checked before
+    TensorFlow is imported."""
+    FLAGS = flags.FLAGS
+    config = cli.rl_config_from_flags(config_class)
+    options = {}
+    if backend:
+        from pathnet_tf.rl.ray_envs import environment_factory
+
+        environment_factory(FLAGS.backend, FLAGS.ray_actors)  # checks them
+        options = {"backend": FLAGS.backend, "ray_actors": FLAGS.ray_actors}
+    from pathnet_tf.files.workdir import prepare_workdir
+
+    workdir = prepare_workdir(FLAGS.workdir)
+    cli.use_xla_cache()
+    from pathnet_tf.evolution.training import set_threads
+    from pathnet_tf.rl.runner import run_transfer
+
+    set_threads(FLAGS.threads)
+    run_transfer(config, workdir, resume=FLAGS.resume,
+                 checkpoint_every=FLAGS.checkpoint_every, tensorboard=FLAGS.tensorboard,
+                 jit_compile=FLAGS.jit_compile, **options)
