@@ -4,10 +4,10 @@ the code change any result?
     .venv/bin/python tests/helpers/same_results.py BEFORE_DIR AFTER_DIR [--new KEY ...]
 
 Every results.json under BEFORE_DIR is matched with the one at the same relative path
-under AFTER_DIR. `wall_seconds` (the run's and each task's) are dropped; keys named
-with --new (keys the newer code adds) are dropped from AFTER's files, at the top level
-and in each task's entry. Prints one
-line per pair and exits 1 if any pair differs or is missing.
+under AFTER_DIR. `wall_seconds` (the run's and each task's) and `wall_time_s` (a PBT
+run's) are dropped; keys named with --new (keys the newer code adds) are dropped from
+AFTER's files, at the top level and in each task's entry. Prints one line per pair and
+exits 1 if any pair differs or is missing.
 """
 
 import argparse
@@ -18,6 +18,7 @@ import sys
 
 def without_timings(results: dict) -> dict:
     results.pop("wall_seconds", None)
+    results.pop("wall_time_s", None)  # the PBT runs' name for it
     for value in results.values():
         tasks = value if isinstance(value, list) else [value]
         for task in tasks:
