@@ -42,4 +42,4 @@ if [[ "${PERMUTED:-1}" == 1 ]]; then  # EWC and SI diverge here (README): fewer 
   permuted ewc_lambda30_fixed100 "$permuted_seeds" --mode=ewc --ewc_lambda=30 "${fixed[@]}"
   permuted si_c0.03_fixed100 "$permuted_seeds" --mode=si --si_c=0.03 "${fixed[@]}"
 fi
-.venv/bin/python -m pathnet_tf.continual "$runs" --out results/continual
+.venv/bin/python -m pathnet_tf.reports.continual_summary "$runs" --out results/continual

@@ -17,4 +17,4 @@ for c in 0.03 0.1 0.3 1 10 100; do
   nice -n 10 $py continual_mnist_pathnet.py --mode=si --si_c=$c "${common[@]}" \
     --workdir=$runs/split/si_c_$c
 done
-$py -m pathnet_tf.continual $runs --out results/continual/sweep
+$py -m pathnet_tf.reports.continual_summary $runs --out results/continual/sweep
