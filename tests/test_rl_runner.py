@@ -172,7 +172,8 @@ def test_sigterm_writes_a_checkpoint_and_a_rerun_resumes_from_it(tmp_path):
 # -- issue 25's transfer switches: seed_fraction, the reuse diagnostics, defaults ------
 
 GOLDEN = ROOT / "tests" / "data" / "rl_default_results_c2114b6.json"
-SWITCHES = {"seed_fraction", "head_learning_rate", "frozen_output_scale", "reuse"}
+SWITCHES = {"seed_fraction", "head_learning_rate", "frozen_output_scale", "head_init_scale",
+            "mutation_rate_b", "reuse"}
 
 
 def without_switches(value):
@@ -281,3 +282,30 @@ def test_kill_and_resume_equals_an_uninterrupted_run_with_seeding(tmp_path):
 def test_bad_switches_stop_with_one_sentence(changes, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         config(**changes)
+
+
+def test_head_init_scale_and_mutation_rate_b_change_game_b_only():
+    def kernel(transfer, run):
+        return transfer.model.readouts[run.learner.policy_head].kernel.numpy()
+
+    # Each Transfer seeds Keras's generator: built and started one after the other.
+    plain = runner.Transfer(config(mode="independent"))  # independent: game B at once
+    b_plain = plain.start_game()
+    scaled = runner.Transfer(config(mode="independent", head_init_scale=0.01,
+                                    mutation_rate_b=0.2))
+    b_scaled = scaled.start_game()
+    assert b_scaled.index == 1
+    np.testing.assert_allclose(kernel(scaled, b_scaled), 0.01 * kernel(plain, b_plain),
+                               rtol=1e-6)
+    assert b_scaled.workers.mutation_rate == 0.2 and b_plain.workers.mutation_rate is None
+    unswitched = runner.Transfer(config())
+    a_plain = unswitched.start_game()
+    expected = kernel(unswitched, a_plain)
+    switched = runner.Transfer(config(head_init_scale=0.01, mutation_rate_b=0.2))
+    a_switched = switched.start_game()  # game A: neither switch applies
+    assert a_switched.index == 0 and a_switched.workers.mutation_rate is None
+    np.testing.assert_array_equal(kernel(switched, a_switched), expected)
+    with pytest.raises(ValueError, match=r"head_init_scale \(0.0\) must be > 0"):
+        config(head_init_scale=0.0)
+    with pytest.raises(ValueError, match=r"mutation_rate_b \(1.5\) must be in \[0, 1\]"):
+        config(mutation_rate_b=1.5)

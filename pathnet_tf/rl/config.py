@@ -34,7 +34,11 @@ class MinAtarConfig:
     share of game B's workers whose pathway starts on game A's best path (0: none, 1:
     all; mutation can move them off). head_learning_rate: Adam's rate for game B's
     policy and value heads (None: learning_rate). frozen_output_scale: factor on a
-    frozen module's output where a layer sums its active modules (1: none)."""
+    frozen module's output where a layer sums its active modules (1: none).
+    head_init_scale: factor on game B's freshly drawn policy-head kernel (1: as drawn,
+    Glorot; 0.01: a near-uniform first policy, the usual actor-critic initialisation).
+    mutation_rate_b: the mutation rate of game B's tournaments (None: mutation_rate),
+    so game B can keep a seeded path without changing game A."""
 
     game_a: str = "breakout"
     game_b: str = "space_invaders"
@@ -63,6 +67,8 @@ class MinAtarConfig:
     seed_fraction: float = 0.0
     head_learning_rate: float | None = None
     frozen_output_scale: float = 1.0
+    head_init_scale: float = 1.0
+    mutation_rate_b: float | None = None
 
     def __post_init__(self):
         check_game(self.game_a)
@@ -110,6 +116,10 @@ class MinAtarConfig:
             raise ValueError(f"head_learning_rate ({self.head_learning_rate}) must be > 0")
         if not self.frozen_output_scale > 0:
             raise ValueError(f"frozen_output_scale ({self.frozen_output_scale}) must be > 0")
+        if not self.head_init_scale > 0:
+            raise ValueError(f"head_init_scale ({self.head_init_scale}) must be > 0")
+        if self.mutation_rate_b is not None and not 0.0 <= self.mutation_rate_b <= 1.0:
+            raise ValueError(f"mutation_rate_b ({self.mutation_rate_b}) must be in [0, 1]")
         size = self.frame_shape[0]
         for index, (_, kernel, stride) in enumerate(self.conv_layers):
             size = (size - kernel) // stride + 1

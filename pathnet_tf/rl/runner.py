@@ -23,7 +23,8 @@ recorded after every round of tournaments (entry i of each series: round i + 1, 
 update (i + 1) · evolve_every; `winner_frozen`: the mean over the round's winners,
 None when no group played) into its results' `reuse` entry, TensorBoard
 (`B_<game>/reuse/...`) and checkpoints. `config.seed_fraction` puts that share of
-its workers on game A's path at the start; `head_learning_rate` and
+its workers on game A's path at the start; `head_init_scale` scales game B's fresh
+policy head, `mutation_rate_b` is game B's mutation rate; `head_learning_rate` and
 `frozen_output_scale` act in `a2c.py`.
 """
 
@@ -73,9 +74,14 @@ class GameRun:
         self.learner = A2CLearner(model, config, self.envs.num_actions, jit_compile,
                                   head_learning_rate=(config.head_learning_rate
                                                       if index > 0 else None))
+        if index > 0 and config.head_init_scale != 1.0:  # game B's policy starts near uniform
+            head = model.readouts[self.learner.policy_head]
+            head.kernel.assign(head.kernel * config.head_init_scale)
+        mutation_rate = (config.mutation_rate_b if index > 0 and config.mutation_rate_b
+                         is not None else config.mutation_rate)
         self.workers = WorkerPaths(self.rng, w, config.num_layers, config.num_modules,
                                    config.num_active, config.tournament_size,
-                                   config.mutation_rate, config.fitness_episodes, fixed_path)
+                                   mutation_rate, config.fitness_episodes, fixed_path)
         frozen = model.frozen.numpy() > 0.5
         self.reuse = None  # workers evolving on top of frozen modules: their reuse, logged
         if self.workers.evolving and frozen.any():

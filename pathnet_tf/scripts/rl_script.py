@@ -60,6 +60,11 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
                        "value heads; default: --learning_rate.")
     flags.DEFINE_float("frozen_output_scale", d.frozen_output_scale, "Factor on the last "
                        "layer's frozen modules' outputs, the features the heads read (1: none).")
+    flags.DEFINE_float("head_init_scale", d.head_init_scale, "Factor on game B's freshly "
+                       "drawn policy-head kernel (1: as drawn; 0.01: a near-uniform first "
+                       "policy).")
+    flags.DEFINE_float("mutation_rate_b", None, "Game B's mutation rate; default: "
+                       "--mutation_rate.")
     flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
     cli.define_run_flags(workdir)
     flags.FLAGS.set_default("checkpoint_every", 500)
