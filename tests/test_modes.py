@@ -34,9 +34,11 @@ def toy_mode():
 
 
 def test_the_table_holds_the_modes_the_flags_and_report_offer():
-    assert list(modes.MODES) == ["pathnet", "independent", "finetune", "ewc", "si"]
+    assert list(modes.MODES) == ["pathnet", "independent", "finetune", "ewc", "si",
+                                 "separate", "joint"]
     assert [m.label for m in modes.MODES.values()] == ["PathNet", "independent", "fine-tune",
-                                                        "EWC", "SI"]
+                                                        "EWC", "SI", "separate networks",
+                                                        "joint training"]
     with pytest.raises(ValueError, match=r"mode \('frozen'\) must be one of pathnet"):
         modes.get("frozen")
     with pytest.raises(ValueError, match="mode"):

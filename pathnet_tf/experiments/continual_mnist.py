@@ -14,6 +14,11 @@ what `continual_mnist_pathnet.py` calls. Nothing here but `run` and
 accuracy reaches `threshold`, or after `max_generations`) or "fixed" (every task runs
 `max_generations` generations, every method the same number of training steps; the
 generation a winner first reached the threshold is still reported).
+
+Mode "joint" (every task's data at once, the upper bound) is not a sequence: `run`
+trains it by `runs/joint.run_joint` (its own path, `budget` "fixed" only), every
+other mode by the sequence runner. Mode "separate" (a fresh network per task) is a
+sequence mode like the others (`runs/separate.py`).
 """
 
 from __future__ import annotations
@@ -72,6 +77,9 @@ class ContinualMnistConfig(_MnistExperiment):
                              f"{', '.join(BENCHMARKS)}")
         if self.budget not in BUDGETS:
             raise ValueError(f"budget ({self.budget!r}) must be one of {', '.join(BUDGETS)}")
+        if self.mode == "joint" and self.budget != "fixed":
+            raise ValueError(f"budget ({self.budget!r}) must be 'fixed' for mode joint (it "
+                             "trains the sequence's total steps at once)")
         object.__setattr__(self, "tasks", parse_digit_pairs(self.tasks))
         check_positive_int("num_tasks", self.num_tasks)
         if self.benchmark == "permuted" and self.noise:
@@ -187,7 +195,12 @@ def run(config: ContinualMnistConfig, workdir, log: Callable[[str], None] = prin
     log(f"PathNet L={net.num_layers} M={net.num_modules} N={net.num_active} "
         f"units={net.units}, mode {config.mode}; {config.benchmark} MNIST: {names}; "
         f"workdir {workdir}")
-    results = run_sequence(config, model, tasks, workdir, log, start=start, **options)
+    if config.mode == "joint":  # not a sequence: its own path (runs/joint.py)
+        from pathnet_tf.runs.joint import run_joint
+
+        results = run_joint(config, model, tasks, workdir, log, start=start, **options)
+    else:
+        results = run_sequence(config, model, tasks, workdir, log, start=start, **options)
     shown = {name: "–" if results["continual"][name] is None
              else f"{results['continual'][name]:.4f}" for name in ("acc", "bwt", "fwt")}
     log(f"{config.mode} {config.benchmark}: ACC {shown['acc']}, BWT {shown['bwt']}, "

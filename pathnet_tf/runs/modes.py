@@ -110,3 +110,40 @@ register(Mode("si", "SI", "tab:purple", train_earlier=True, population=False,
               between=keep_everything,
               help="fine-tuning's fixed path with synaptic intelligence (--si_c)",
               trainer=penalty_trainer, hooks=(regularizer,)))
+
+
+# The two bounds of issue 28 (docs/continual.md). "separate": a separate fresh network
+# per task (the literature's "independent"), as one model re-initialised between tasks
+# whose accuracy matrix is recorded as T untouched networks give it (`separate.py`).
+def reinitialize_all(model, best_path) -> None:
+    from pathnet_tf.runs.separate import reinitialize_all as reinitialize
+
+    reinitialize(model, best_path)
+
+
+def separate_networks():
+    from pathnet_tf.runs.separate import SeparateNetworks
+
+    return SeparateNetworks
+
+
+# "joint": every task's training data at once (the upper bound). It is not a sequence,
+# so the sequence runner refuses it (`joint_mode.NotASequence`); `continual_mnist.run`
+# runs it by its own path (`joint.run_joint`).
+def not_a_sequence():
+    from pathnet_tf.runs.joint_mode import NotASequence
+
+    return NotASequence
+
+
+register(Mode("separate", "separate networks", "tab:brown", train_earlier=True,
+              population=False, between=reinitialize_all,
+              help="a separate fresh network per task (one fixed random path, every module "
+                   "re-initialised between tasks): nothing forgotten, nothing transferred",
+              hooks=(separate_networks,)))
+register(Mode("joint", "joint training", "tab:red", train_earlier=True, population=False,
+              between=keep_everything,
+              help="every task's data at once on one fixed random path, a head per task, "
+                   "the sequence's total steps (continual_mnist_pathnet.py only, "
+                   "--budget=fixed)",
+              hooks=(not_a_sequence,)))
