@@ -2,6 +2,8 @@
 
 - `modes`: the one table of modes (pathnet, independent, finetune, ewc, si). Pure Python.
 - `regularized`: EWC and SI on fine-tuning's fixed path (modes ewc and si).
+- `separate`, `joint`: the continual-learning bounds (a fresh network per task; every
+  task's data at once, which the sequence runner does not run: `joint.run_joint`).
 - `task_run`: `TaskRun`, one task's run: its head, trainer, evolution and summaries.
 - `run`: `run_sequence` and `Sequence`, the run's state: tasks in order, checkpoints,
   resume, SIGTERM, results.json.
