@@ -152,3 +152,14 @@ def test_joint_is_not_a_sequence_and_needs_the_fixed_budget(tmp_path):
                      log=lambda _: None, tensorboard="none")
     assert not (tmp_path / "run" / "results.json").exists()
     assert {"separate", "joint"} <= set(modes.MODES)
+
+
+def test_the_summary_names_an_optimizer_other_than_the_default():
+    def condition(optimizer, rate):
+        return continual_summary._condition({"mode": "finetune", "config": {
+            "budget": "fixed", "evolution": {"optimizer": optimizer, "learning_rate": rate,
+                                             "max_generations": 100}}})
+
+    assert condition("sgd", None) == "finetune, fixed 100 gen."  # as before: unchanged
+    assert condition("adam", None) == "finetune, adam, fixed 100 gen."
+    assert condition("sgd", 0.01) == "finetune, sgd lr=0.01, fixed 100 gen."

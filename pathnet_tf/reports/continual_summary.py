@@ -42,7 +42,8 @@ def _sequence_name(results: dict) -> str:
 
 def _condition(results: dict) -> str:
     """A run's condition: its mode plus the settings that make it another method
-    (EWC's λ and γ, SI's c, the stopping rule, a validation split)."""
+    (EWC's λ and γ, SI's c, an optimizer other than the default SGD at 0.05, the
+    stopping rule, a validation split)."""
     config = results.get("config", {})
     name = results["mode"]
     regularizer = results.get("regularizer") or {}
@@ -52,6 +53,10 @@ def _condition(results: dict) -> str:
             name += f" online γ={regularizer['gamma']:g}"
     elif regularizer.get("method") == "si":
         name += f" c={regularizer['c']:g}"
+    evolution = config.get("evolution", {})
+    optimizer, rate = evolution.get("optimizer", "sgd"), evolution.get("learning_rate")
+    if optimizer != "sgd" or rate is not None:  # the default, SGD at 0.05, is not named
+        name += f", {optimizer}" + ("" if rate is None else f" lr={rate:g}")
     if config.get("budget") == "fixed":
         name += f", fixed {config['evolution']['max_generations']} gen."
     else:

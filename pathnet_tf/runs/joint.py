@@ -39,6 +39,7 @@ it afresh. No TensorBoard events are written.
 from __future__ import annotations
 
 import json
+import logging
 import pathlib
 import shutil
 import time
@@ -56,6 +57,7 @@ from pathnet_tf.files.results_schema import SCHEMA_VERSION
 from pathnet_tf.files.workdir import RunTerminated, held_until_sigterm
 from pathnet_tf.runs import continual
 from pathnet_tf.runs.accuracy_matrix import _probe_evaluator, probe_head
+from pathnet_tf.runs.run import _OneTracePerTask
 from pathnet_tf.runs.task_run import num_classes
 
 
@@ -196,7 +198,12 @@ def run_joint(config, model, tasks, workdir, log: Callable[[str], None] = print,
         shutil.rmtree(workdir / "ckpt", ignore_errors=True)
         done.unlink(missing_ok=True)
         write_json(saved, config.to_dict())
-        results = _train(config, model, tasks, log, stop)
+        quiet = _OneTracePerTask()  # one evaluator per head: TF would call it retracing
+        logging.getLogger("tensorflow").addFilter(quiet)
+        try:
+            results = _train(config, model, tasks, log, stop)
+        finally:
+            logging.getLogger("tensorflow").removeFilter(quiet)
         results["wall_seconds"] = time.perf_counter() - start
         write_json(done, results)
     line = (f"joint: {len(tasks)} tasks, {results['joint']['generations']} generations; "
