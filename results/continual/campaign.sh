@@ -29,6 +29,10 @@ pass_seeds=$seeds
 split ewc_lambda100_fixed100 --mode=ewc --ewc_lambda=100 "${fixed[@]}"
 split si_c0.1_fixed100 --mode=si --si_c=0.1 "${fixed[@]}"
 split ewc_online_lambda300_fixed100 --mode=ewc --ewc_lambda=300 --ewc_gamma=1.0 "${fixed[@]}"
+# The bounds (docs/continual.md): a separate fresh network per task, and joint
+# training (every task's data at once, the same 5 x 10,000 steps in total).
+split separate_fixed100 --mode=separate "${fixed[@]}"
+split joint_fixed100 --mode=joint "${fixed[@]}"
 permuted() {  # WORKDIR SEEDS FLAGS...
   local workdir=$1 some=$2; shift 2
   $py --benchmark=permuted --seeds="$some" --workdir="$runs/permuted/$workdir" "$@"
