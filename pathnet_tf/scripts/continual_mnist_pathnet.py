@@ -1,11 +1,12 @@
 """PathNet among continual-learning methods: Split MNIST or Permuted MNIST, any mode of
-the table (pathnet, finetune, ewc, si, independent), the accuracy matrix R and ACC /
-BWT / FWT in results.json (docs/continual.md).
+the table (pathnet, finetune, ewc, si, independent; the bounds separate and joint), the
+accuracy matrix R and ACC / BWT / FWT in results.json (docs/continual.md).
 
     python continual_mnist_pathnet.py --mode=pathnet                  # Split MNIST
     python continual_mnist_pathnet.py --mode=ewc --ewc_lambda=1000 --budget=fixed \\
         --max_generations=100
     python continual_mnist_pathnet.py --benchmark=permuted --mode=si --si_c=0.5
+    python continual_mnist_pathnet.py --mode=joint --budget=fixed --max_generations=100
     python -m pathnet_tf.reports.continual_summary runs/continual \
         --out results/continual  # the table
 
