@@ -11,6 +11,7 @@ config.json), never from a live run.
 - `self_transfer`: the self-transfer report (docs/transfer.md).
 - `continual_summary`: the continual-learning table of many runs.
 - `split_mnist_summary`: Split MNIST runs per mode.
+- `summary_cli`: the command line those two summaries share.
 
 May import every folder above except `pbt`, `rl` and `scripts`.
 """

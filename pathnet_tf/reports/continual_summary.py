@@ -10,14 +10,12 @@ writes summary.json, summary.md and the mean accuracy matrices' heat maps.
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 import sys
 from collections.abc import Sequence
 
-from pathnet_tf.files import atomic_io
-from pathnet_tf.reports import stats
+from pathnet_tf.reports import stats, summary_cli
 from pathnet_tf.runs.continual import mean_or_none
 
 
@@ -151,27 +149,18 @@ def summary_markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m pathnet_tf.reports.continual_summary",
-        description="ACC, BWT, FWT with 95%% CIs per condition of the runs below ROOT.")
-    parser.add_argument("root", help="a folder holding the runs' workdirs")
-    parser.add_argument("--out", help="where to write summary.json, summary.md and the "
-                                      "mean accuracy matrices (default: ROOT)")
-    args = parser.parse_args(argv)
-    try:
-        summary = summarize(args.root)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    out = pathlib.Path(args.out or args.root)
-    atomic_io.write_json(out / "summary.json", summary)
-    atomic_io.write_text(out / "summary.md", summary_markdown(summary))
+def _draw(summary: dict, out: pathlib.Path) -> None:
     from pathnet_tf.runs.accuracy_figures import plot_summary_matrices
 
     plot_summary_matrices(summary, out)
-    print(summary_markdown(summary))
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return summary_cli.main(
+        argv, prog="python -m pathnet_tf.reports.continual_summary",
+        description="ACC, BWT, FWT with 95%% CIs per condition of the runs below ROOT.",
+        out_help="summary.json, summary.md and the mean accuracy matrices",
+        summarize=summarize, markdown=summary_markdown, draw=_draw)
 
 
 if __name__ == "__main__":

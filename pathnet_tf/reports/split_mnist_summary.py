@@ -9,14 +9,13 @@ writes summary.json and summary.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 import statistics
 import sys
 from collections.abc import Sequence
 
-from pathnet_tf.files import atomic_io
+from pathnet_tf.reports import summary_cli
 
 
 def _mean_sd(values: Sequence[float]) -> dict:
@@ -95,22 +94,11 @@ def summary_markdown(summary: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pathnet_tf.reports.split_mnist_summary",
-                                     description="Summarise Split MNIST runs per mode.")
-    parser.add_argument("root", help="a folder holding the runs' workdirs")
-    parser.add_argument("--out", help="where to write summary.json and summary.md "
-                                      "(default: ROOT)")
-    args = parser.parse_args(argv)
-    try:
-        summary = summarize(args.root)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    out = pathlib.Path(args.out or args.root)
-    atomic_io.write_json(out / "summary.json", summary)
-    atomic_io.write_text(out / "summary.md", summary_markdown(summary))
-    print(summary_markdown(summary))
-    return 0
+    return summary_cli.main(
+        argv, prog="python -m pathnet_tf.reports.split_mnist_summary",
+        description="Summarise Split MNIST runs per mode.",
+        out_help="summary.json and summary.md", summarize=summarize,
+        markdown=summary_markdown)
 
 
 if __name__ == "__main__":
