@@ -45,5 +45,9 @@ if [[ "${PERMUTED:-1}" == 1 ]]; then  # EWC and SI diverge here (README): fewer 
   # λ=300 and c=0.3 diverge from task 3 on (SGD's stability limit): a tenth of each.
   permuted ewc_lambda30_fixed100 "$permuted_seeds" --mode=ewc --ewc_lambda=30 "${fixed[@]}"
   permuted si_c0.03_fixed100 "$permuted_seeds" --mode=si --si_c=0.03 "${fixed[@]}"
+  # The bounds; joint holds all ten tasks' 600,000 training images at once: 3 seeds.
+  permuted separate_fixed100 "$seeds" --mode=separate "${fixed[@]}"
+  permuted joint_fixed100 "$permuted_seeds" --mode=joint "${fixed[@]}"
 fi
+# EWC and SI with Adam on Permuted MNIST (their sweep first): permuted_adam.sh.
 .venv/bin/python -m pathnet_tf.reports.continual_summary "$runs" --out results/continual
