@@ -309,3 +309,15 @@ def test_head_init_scale_and_mutation_rate_b_change_game_b_only():
         config(head_init_scale=0.0)
     with pytest.raises(ValueError, match=r"mutation_rate_b \(1.5\) must be in \[0, 1\]"):
         config(mutation_rate_b=1.5)
+
+
+def test_modes_with_their_own_trainer_or_hooks_are_refused():
+    from pathnet_tf.rl.config import runnable_modes
+
+    assert runnable_modes() == ["pathnet", "independent", "finetune"]
+    for mode in ("ewc", "si", "separate", "joint"):  # the RL runner would run them as finetune
+        with pytest.raises(ValueError, match=rf"mode \('{mode}'\) must be one of pathnet, "
+                                             "independent, finetune"):
+            config(mode=mode)
+    done = script("--mode=ewc")
+    assert done.returncode != 0 and "--mode" in done.stderr

@@ -17,6 +17,13 @@ from pathnet_tf.rl.envs import check_game, family, frame_spec
 from pathnet_tf.runs.modes import MODES
 
 
+def runnable_modes() -> list[str]:
+    """The modes of the table the RL runner can run as their entry says: those without
+    a trainer or hooks of their own (EWC's and SI's penalties, separate networks' and
+    joint training's bookkeeping live in the supervised sequence runner only)."""
+    return [name for name, mode in MODES.items() if mode.trainer is None and not mode.hooks]
+
+
 @dataclasses.dataclass(frozen=True)
 class MinAtarConfig:
     """game_a, game_b: MinAtar games (game_b == game_a: self-transfer). mode: a
@@ -77,8 +84,10 @@ class MinAtarConfig:
             raise ValueError(f"game_a ({self.game_a!r}) and game_b ({self.game_b!r}) must "
                              "both be MinAtar games or both Atari games (one trunk, one "
                              "frame shape)")
-        if self.mode not in MODES:
-            raise ValueError(f"mode ({self.mode!r}) must be one of {', '.join(MODES)}")
+        if self.mode not in runnable_modes():
+            raise ValueError(f"mode ({self.mode!r}) must be one of {', '.join(runnable_modes())}"
+                             " (the RL runner runs a mode's population or fixed path and its "
+                             "step between games, not a mode's own trainer or hooks)")
         object.__setattr__(self, "conv_layers",
                            tuple(tuple(int(v) for v in layer) for layer in self.conv_layers))
         for name in ("frames", "units", "num_modules", "num_active", "num_workers",

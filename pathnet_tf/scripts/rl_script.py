@@ -8,6 +8,7 @@ from __future__ import annotations
 from absl import flags
 
 from pathnet_tf.experiments import cli
+from pathnet_tf.rl.config import runnable_modes
 from pathnet_tf.runs.modes import MODES
 
 
@@ -28,8 +29,8 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
     d = defaults
     flags.DEFINE_string("game_a", d.game_a, game_a_help)
     flags.DEFINE_string("game_b", d.game_b, "Second game (the same as game_a: self-transfer).")
-    flags.DEFINE_enum("mode", d.mode, list(MODES), "; ".join(
-        f"{mode.name}: {mode.help}" for mode in MODES.values()) + ".")
+    flags.DEFINE_enum("mode", d.mode, runnable_modes(), "; ".join(
+        f"{name}: {MODES[name].help}" for name in runnable_modes()) + ".")
     flags.DEFINE_integer("frames", d.frames, frames_help)
     flags.DEFINE_list("conv_layers", [f"{f}:{k}:{s}" for f, k, s in d.conv_layers],
                       text["conv_layers"])
