@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from absl import flags
 
+from pathnet_tf.core.checks import check_positive_int
 from pathnet_tf.core.config import OPTIMIZERS, PathNetConfig
 from pathnet_tf.core.shapes import COMPUTE_MODES
 from pathnet_tf.evolution.config import EvolutionConfig
@@ -249,8 +250,7 @@ def rl_config_from_flags(config_class):
 
 def check_run_flags() -> None:
     for name in ("threads", "checkpoint_every"):
-        if FLAGS[name].value <= 0:
-            raise ValueError(f"{name} ({FLAGS[name].value}) must be a positive integer")
+        check_positive_int(name, FLAGS[name].value)
 
 
 def parse_flags(argv: list[str]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pathnet_tf.core.checks import check_positive_int
+from pathnet_tf.core.checks import check_positive_ints
 from pathnet_tf.core.shapes import COMPUTE_MODES
 from pathnet_tf.rl.envs import check_game, family, frame_spec
 from pathnet_tf.runs.modes import MODES
@@ -90,10 +90,9 @@ class MinAtarConfig:
                              "step between games, not a mode's own trainer or hooks)")
         object.__setattr__(self, "conv_layers",
                            tuple(tuple(int(v) for v in layer) for layer in self.conv_layers))
-        for name in ("frames", "units", "num_modules", "num_active", "num_workers",
-                     "envs_per_worker", "n_steps", "tournament_size", "evolve_every",
-                     "fitness_episodes", "log_every"):
-            check_positive_int(name, getattr(self, name))
+        check_positive_ints(self, "frames", "units", "num_modules", "num_active",
+                            "num_workers", "envs_per_worker", "n_steps", "tournament_size",
+                            "evolve_every", "fitness_episodes", "log_every")
         for index, layer in enumerate(self.conv_layers):
             if len(layer) != 3 or min(layer) <= 0:
                 raise ValueError(f"conv_layers[{index}] ({layer}) must be three positive "
