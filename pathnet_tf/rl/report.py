@@ -118,7 +118,7 @@ def summarize(runs: list[dict], seed: int = 0) -> dict:
         # The speedups are over the from-scratch control: the first mode of the table
         # that learns game B alone.
         scratch = [m for m in MODES if not MODES[m].train_earlier and groups.get(m)]
-        control = groups[scratch[0]] if scratch else None
+        control = curves(groups[scratch[0]]) if scratch else None  # (frames, values)
         for mode in MODES:
             members = groups.get(mode)
             if not members:
@@ -134,7 +134,7 @@ def summarize(runs: list[dict], seed: int = 0) -> dict:
                     f"{a}/{b}/{mode}/a") if members[0]["game_a"] else None),
                 "curve_frames": frames.tolist(), "curve_mean": values.mean(0).tolist()}
             if control and MODES[mode].train_earlier:
-                control_frames, control_values = curves(control)
+                control_frames, control_values = control
                 length = min(len(frames), len(control_frames))
                 record["speedup"] = speedup(frames[:length], control_values[:, :length],
                                             values[:, :length], seed, f"{a}/{b}/{mode}")
