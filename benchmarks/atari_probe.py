@@ -27,6 +27,8 @@ flags.DEFINE_integer("frames", 400_000, "Emulator frames (4 per agent step).")
 flags.DEFINE_integer("seed", 0, "Seed.")
 flags.DEFINE_integer("threads", 1, "TensorFlow threads.")
 flags.DEFINE_string("out", "results/atari/pong_probe", "Output directory.")
+flags.DEFINE_string("changes", "", "Config changes, field=value,... (e.g. "
+                    "layer_scale=0.5,n_steps=20); default: the Atari defaults.")
 flags.DEFINE_integer("random_episodes", 0, "> 0: score this many episodes of the uniform "
                      "random policy instead (one JSON line).")
 
@@ -65,11 +67,11 @@ def main(argv):
     import matplotlib.pyplot as plt
 
     from pathnet_tf.files.atomic_io import write_json
-    from pathnet_tf.rl.config import AtariConfig
+    from pathnet_tf.rl.config import AtariConfig, parse_changes
     from pathnet_tf.rl.runner import Transfer
 
-    config = AtariConfig(game_a=FLAGS.game, game_b=FLAGS.game, frames=FLAGS.frames,
-                         seed=FLAGS.seed)
+    config = AtariConfig(**{**parse_changes(FLAGS.changes), "game_a": FLAGS.game,
+                            "game_b": FLAGS.game, "frames": FLAGS.frames, "seed": FLAGS.seed})
     os.makedirs(FLAGS.out, exist_ok=True)
     start = time.perf_counter()
     transfer = Transfer(config, jit_compile=True)

@@ -186,6 +186,27 @@ def test_frozen_output_scale_multiplies_the_last_layer_s_frozen_modules_only():
                                    rtol=1e-4, atol=1e-5)
 
 
+def test_layer_scale_multiplies_every_layer_s_sum():
+    """Biases are zero at initialisation and ReLU is positively homogeneous, so a factor
+    s on each of the L layers' sums scales the features by s**L, in both computations;
+    1.0 (the default) leaves them bit-identical."""
+    from pathnet_tf.rl.a2c import features_gather, features_mask
+
+    model, learner = make_learner()
+    rng = np.random.default_rng(8)
+    frames = tf.constant(rollout(rng)[0][0].reshape(W * E, 10, 10, CHANNELS))
+    paths = tf.constant(random_paths(rng))
+    params = [v.value for v in learner.variables]
+    for features in (features_mask, features_gather):
+        plain = features(model, params, frames, paths, E).numpy()
+        assert np.abs(plain).max() > 0
+        np.testing.assert_array_equal(features(model, params, frames, paths, E, 1.0, 1.0),
+                                      plain)
+        scaled = features(model, params, frames, paths, E, 1.0, 0.5).numpy()
+        np.testing.assert_allclose(scaled, plain * 0.5 ** CONFIG.num_layers, rtol=1e-4,
+                                   atol=1e-6)
+
+
 def test_head_learning_rate_moves_the_heads_only_at_their_own_rate():
     import dataclasses
 

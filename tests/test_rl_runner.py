@@ -173,7 +173,7 @@ def test_sigterm_writes_a_checkpoint_and_a_rerun_resumes_from_it(tmp_path):
 
 GOLDEN = ROOT / "tests" / "data" / "rl_default_results_c2114b6.json"
 SWITCHES = {"seed_fraction", "head_learning_rate", "frozen_output_scale", "head_init_scale",
-            "mutation_rate_b", "reuse"}
+            "mutation_rate_b", "layer_scale", "reuse"}
 
 
 def without_switches(value):
@@ -278,6 +278,7 @@ def test_kill_and_resume_equals_an_uninterrupted_run_with_seeding(tmp_path):
     (dict(seed_fraction=-0.1), "seed_fraction (-0.1) must be in [0, 1]"),
     (dict(head_learning_rate=0.0), "head_learning_rate (0.0) must be > 0"),
     (dict(frozen_output_scale=0.0), "frozen_output_scale (0.0) must be > 0"),
+    (dict(layer_scale=-1.0), "layer_scale (-1.0) must be > 0"),
 ])
 def test_bad_switches_stop_with_one_sentence(changes, message):
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -17,7 +17,9 @@ two heads: frozen rows and their Adam slots stay bit-identical (`optimizers.py`)
 
 Switches of issue 25 (off by default): `head_learning_rate` gives the game's two heads
 their own Adam rate; `config.frozen_output_scale` multiplies the last module layer's
-frozen modules' outputs (`frozen_scale_row`).
+frozen modules' outputs (`frozen_scale_row`); `config.layer_scale` multiplies every
+layer's sum of its active modules (1: the paper's sum; 1/N: their mean; 1/M: the TF1
+code's `sum / M`), which sets the features' size the heads and Adam's steps see.
 """
 
 from __future__ import annotations
@@ -70,14 +72,17 @@ def frozen_scale_row(model: PathNet, frozen_scale: float):
 
 
 def features_mask(model: PathNet, params, frames, paths, repeats: int,
-                  frozen_scale: float = 1.0):
+                  frozen_scale: float = 1.0, layer_scale: float = 1.0):
     """compute="mask": every layer runs all M modules on the whole batch (one
     convolution or product for all workers); each example weights the modules' outputs
     by its worker's pathway mask. `frames: [W*repeats, *frame]` (worker w's
     `repeats` examples in a row), `paths: [W, L, N]` -> `[W*repeats, units]`, from
     `params` ordered as `[kernel_0, bias_0, ..., kernel_{L-1}, bias_{L-1}, ...]`.
-    `frozen_scale`: the factor on the last layer's frozen modules (`frozen_scale_row`)."""
+    `frozen_scale`: the factor on the last layer's frozen modules (`frozen_scale_row`);
+    `layer_scale`: the factor on every layer's sum (1: none)."""
     weights = module_weights(paths, model.num_modules, repeats)
+    if layer_scale != 1.0:
+        weights = weights * layer_scale
     scale = frozen_scale_row(model, frozen_scale)
     if scale is not None:
         weights = tf.concat([weights[:-1], weights[-1:] * scale], 0)
@@ -102,7 +107,7 @@ def features_mask(model: PathNet, params, frames, paths, repeats: int,
 
 
 def features_gather(model: PathNet, params, frames, paths, repeats: int,
-                    frozen_scale: float = 1.0):
+                    frozen_scale: float = 1.0, layer_scale: float = 1.0):
     """compute="gather" (cost ∝ N): each worker's N active kernels are gathered and
     applied to its own examples as one batched product per layer (convolutions as
     image patches times the worker's `[kh·kw·in, N·filters]` kernel); a module named
@@ -117,6 +122,8 @@ def features_gather(model: PathNet, params, frames, paths, repeats: int,
                                  tf.range(num_active)[None]), tf.float32)  # [W, N]
         if scale is not None and index == len(model.module_layers) - 1:
             first = first * tf.gather(scale, active)
+        if layer_scale != 1.0:
+            first = first * layer_scale
         kernel = tf.gather(params[2 * index], active)  # [W, N, ...]
         bias = tf.gather(params[2 * index + 1], active)[:, None]  # [W, 1, N, out]
         if isinstance(layer, PathNetConv2D):
@@ -186,7 +193,8 @@ class A2CLearner:
         if frames.dtype == tf.uint8:  # Atari's pixels
             frames = tf.cast(frames, tf.float32) * (1.0 / 255.0)
         hidden = FEATURES[self.config.compute](self.model, params, frames, paths, repeats,
-                                               self.config.frozen_output_scale)
+                                               self.config.frozen_output_scale,
+                                               self.config.layer_scale)
         logits = tf.matmul(hidden, params[-4]) + params[-3]
         values = tf.matmul(hidden, params[-2]) + params[-1]
         return logits, values[:, 0]

@@ -45,7 +45,13 @@ class MinAtarConfig:
     head_init_scale: factor on game B's freshly drawn policy-head kernel (1: as drawn,
     Glorot; 0.01: a near-uniform first policy, the usual actor-critic initialisation).
     mutation_rate_b: the mutation rate of game B's tournaments (None: mutation_rate),
-    so game B can keep a seeded path without changing game A."""
+    so game B can keep a seeded path without changing game A.
+
+    layer_scale (issue 27): factor on every layer's sum of its active modules' outputs,
+    both games (1: the paper's sum; 1/N: their mean; 1/M: the TF1 code's `sum / M`).
+    Summed, N = 4 modules per layer double the activations' size at each of the L
+    layers: on Pong at initialisation the features are ≈ 15× a DQN network's and the
+    first policy is nearly deterministic per pathway (docs/atari.md)."""
 
     game_a: str = "breakout"
     game_b: str = "space_invaders"
@@ -76,6 +82,7 @@ class MinAtarConfig:
     frozen_output_scale: float = 1.0
     head_init_scale: float = 1.0
     mutation_rate_b: float | None = None
+    layer_scale: float = 1.0
 
     def __post_init__(self):
         check_game(self.game_a)
@@ -126,6 +133,8 @@ class MinAtarConfig:
             raise ValueError(f"frozen_output_scale ({self.frozen_output_scale}) must be > 0")
         if not self.head_init_scale > 0:
             raise ValueError(f"head_init_scale ({self.head_init_scale}) must be > 0")
+        if not self.layer_scale > 0:
+            raise ValueError(f"layer_scale ({self.layer_scale}) must be > 0")
         if self.mutation_rate_b is not None and not 0.0 <= self.mutation_rate_b <= 1.0:
             raise ValueError(f"mutation_rate_b ({self.mutation_rate_b}) must be in [0, 1]")
         size = self.frame_shape[0]

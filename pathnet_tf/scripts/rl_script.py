@@ -66,6 +66,8 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
                        "policy).")
     flags.DEFINE_float("mutation_rate_b", None, "Game B's mutation rate; default: "
                        "--mutation_rate.")
+    flags.DEFINE_float("layer_scale", d.layer_scale, "Factor on every layer's sum of its "
+                       "active modules (1: the paper's sum; 0.25 = 1/N: their mean).")
     flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
     cli.define_run_flags(workdir)
     flags.FLAGS.set_default("checkpoint_every", 500)
