@@ -173,7 +173,7 @@ def test_sigterm_writes_a_checkpoint_and_a_rerun_resumes_from_it(tmp_path):
 
 GOLDEN = ROOT / "tests" / "data" / "rl_default_results_c2114b6.json"
 SWITCHES = {"seed_fraction", "head_learning_rate", "frozen_output_scale", "head_init_scale",
-            "mutation_rate_b", "layer_scale", "reuse"}
+            "mutation_rate_b", "layer_scale", "value_warmup_b", "reuse"}
 
 
 def without_switches(value):
@@ -310,6 +310,32 @@ def test_head_init_scale_and_mutation_rate_b_change_game_b_only():
         config(head_init_scale=0.0)
     with pytest.raises(ValueError, match=r"mutation_rate_b \(1.5\) must be in \[0, 1\]"):
         config(mutation_rate_b=1.5)
+
+
+def test_value_warmup_b_trains_game_b_s_value_head_alone_first():
+    def heads(transfer, run):
+        return [transfer.model.readouts[index].kernel.numpy().copy()
+                for index in (run.learner.policy_head, run.learner.value_head)]
+
+    def train_until(run, updates):
+        run.train(None, lambda line: None, stop=lambda: run.updates >= updates)
+
+    transfer = runner.Transfer(config(mode="independent", value_warmup_b=2))
+    run = transfer.start_game()  # independent: game B at once
+    policy0, value0 = heads(transfer, run)
+    train_until(run, 2)
+    policy2, value2 = heads(transfer, run)
+    np.testing.assert_array_equal(policy2, policy0)  # the warm-up: value only
+    assert not np.array_equal(value2, value0)
+    train_until(run, 3)
+    assert not np.array_equal(heads(transfer, run)[0], policy0)
+    transfer = runner.Transfer(config(value_warmup_b=2))
+    run = transfer.start_game()  # game A: no warm-up
+    policy0, _ = heads(transfer, run)
+    train_until(run, 1)
+    assert not np.array_equal(heads(transfer, run)[0], policy0)
+    with pytest.raises(ValueError, match=r"value_warmup_b \(-1\) must be >= 0"):
+        config(value_warmup_b=-1)
 
 
 def test_modes_with_their_own_trainer_or_hooks_are_refused():

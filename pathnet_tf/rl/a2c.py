@@ -17,7 +17,10 @@ two heads: frozen rows and their Adam slots stay bit-identical (`optimizers.py`)
 
 Switches of issue 25 (off by default): `head_learning_rate` gives the game's two heads
 their own Adam rate; `config.frozen_output_scale` multiplies the last module layer's
-frozen modules' outputs (`frozen_scale_row`); `config.layer_scale` multiplies every
+frozen modules' outputs (`frozen_scale_row`); `policy_weight` (a variable, 1) is
+set to 0 by the runner for game B's first `config.value_warmup_b` updates, so that only
+the value loss trains while the fresh value head learns its baseline (the entropy
+bonus is off with the policy term); `config.layer_scale` multiplies every
 layer's sum of its active modules (1: the paper's sum; 1/N: their mean; 1/M: the TF1
 code's `sum / M`), which sets the features' size the heads and Adam's steps see.
 """
@@ -177,6 +180,8 @@ class A2CLearner:
         self.slots = [tuple(tf.Variable(tf.zeros(v.shape), trainable=False)
                             for _ in self.optimizer.slot_names) for v in self.variables]
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # 1.0, or 0.0 while only the value loss trains (`value_warmup_b`, the runner sets it)
+        self.policy_weight = tf.Variable(1.0, trainable=False, name="policy_weight")
         w, e, t = config.num_workers, config.envs_per_worker, config.n_steps
         frame = list(config.frame_shape)
         dtype = tf.as_dtype(config.frame_dtype)  # uint8 (Atari): scaled to [0, 1] inside
@@ -235,8 +240,12 @@ class A2CLearner:
         policy_loss = -tf.reduce_mean(chosen * tf.stop_gradient(advantages))
         value_loss = 0.5 * tf.reduce_mean(tf.square(advantages))
         entropy = -tf.reduce_mean(tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1))
-        total = (policy_loss + self.config.value_cost * value_loss
-                 - self.config.entropy_cost * entropy)
+        if self.config.value_warmup_b:
+            total = (self.policy_weight * (policy_loss - self.config.entropy_cost * entropy)
+                     + self.config.value_cost * value_loss)
+        else:  # the expression as it was before the switch: the same floats
+            total = (policy_loss + self.config.value_cost * value_loss
+                     - self.config.entropy_cost * entropy)
         return total, policy_loss, value_loss, entropy
 
     def _update(self, frames, actions, rewards, dones, paths):

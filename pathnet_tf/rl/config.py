@@ -51,7 +51,11 @@ class MinAtarConfig:
     both games (1: the paper's sum; 1/N: their mean; 1/M: the TF1 code's `sum / M`).
     Summed, N = 4 modules per layer double the activations' size at each of the L
     layers: on Pong at initialisation the features are ≈ 15× a DQN network's and the
-    first policy is nearly deterministic per pathway (docs/atari.md)."""
+    first policy is nearly deterministic per pathway (docs/atari.md).
+    value_warmup_b: game B's first this many updates train the value loss only (the
+    policy and entropy terms weighted 0), so that a fresh value head on game A's
+    frozen features has a baseline before the policy learns from its advantages (0:
+    none)."""
 
     game_a: str = "breakout"
     game_b: str = "space_invaders"
@@ -83,6 +87,7 @@ class MinAtarConfig:
     head_init_scale: float = 1.0
     mutation_rate_b: float | None = None
     layer_scale: float = 1.0
+    value_warmup_b: int = 0
 
     def __post_init__(self):
         check_game(self.game_a)
@@ -133,6 +138,8 @@ class MinAtarConfig:
             raise ValueError(f"frozen_output_scale ({self.frozen_output_scale}) must be > 0")
         if not self.head_init_scale > 0:
             raise ValueError(f"head_init_scale ({self.head_init_scale}) must be > 0")
+        if self.value_warmup_b < 0:
+            raise ValueError(f"value_warmup_b ({self.value_warmup_b}) must be >= 0")
         if not self.layer_scale > 0:
             raise ValueError(f"layer_scale ({self.layer_scale}) must be > 0")
         if self.mutation_rate_b is not None and not 0.0 <= self.mutation_rate_b <= 1.0:

@@ -147,6 +147,9 @@ class GameRun:
         started = time.perf_counter() - self.wall_seconds
         while not self.done:
             frames, actions, rewards, dones = self.rollout()
+            if self.index > 0 and config.value_warmup_b:
+                self.learner.policy_weight.assign(
+                    0.0 if self.updates < config.value_warmup_b else 1.0)
             losses = self.learner.update(frames, actions, rewards, dones,
                                          self.workers.paths).numpy()
             self.updates += 1

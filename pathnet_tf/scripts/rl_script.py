@@ -68,6 +68,8 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
                        "--mutation_rate.")
     flags.DEFINE_float("layer_scale", d.layer_scale, "Factor on every layer's sum of its "
                        "active modules (1: the paper's sum; 0.25 = 1/N: their mean).")
+    flags.DEFINE_integer("value_warmup_b", d.value_warmup_b, "Game B's first this many "
+                         "updates train the value loss only (0: none).")
     flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
     cli.define_run_flags(workdir)
     flags.FLAGS.set_default("checkpoint_every", 500)
