@@ -17,8 +17,9 @@ two heads: frozen rows and their Adam slots stay bit-identical (`optimizers.py`)
 
 Switches of issue 25 (off by default): `head_learning_rate` gives the game's two heads
 their own Adam rate; `config.frozen_output_scale` multiplies the last module layer's
-frozen modules' outputs (`frozen_scale_row`); `policy_weight` (a variable, 1) is
-set to 0 by the runner for game B's first `config.value_warmup_b` updates, so that only
+frozen modules' outputs (`frozen_scale_row`); `value_warmup=True` (game B's learner when
+`config.value_warmup_b` > 0) weights the policy and entropy terms by `policy_weight`
+(a variable, 1), set to 0 by the runner for game B's first `value_warmup_b` updates, so that only
 the value loss trains while the fresh value head learns its baseline (the entropy
 bonus is off with the policy term); `config.layer_scale` multiplies every
 layer's sum of its active modules (1: the paper's sum; 1/N: their mean; 1/M: the TF1
@@ -162,8 +163,8 @@ class A2CLearner:
     `config`: a `MinAtarConfig` (W, E, T, discount, costs, learning rate, clipping)."""
 
     def __init__(self, model: PathNet, config, num_actions: int, jit_compile: bool = False,
-                 head_learning_rate: float | None = None):
-        self.model, self.config = model, config
+                 head_learning_rate: float | None = None, value_warmup: bool = False):
+        self.model, self.config, self.value_warmup = model, config, value_warmup
         self.policy_head = model.add_task(num_actions)
         self.value_head = model.add_task(1)
         self.num_actions = num_actions
@@ -240,7 +241,7 @@ class A2CLearner:
         policy_loss = -tf.reduce_mean(chosen * tf.stop_gradient(advantages))
         value_loss = 0.5 * tf.reduce_mean(tf.square(advantages))
         entropy = -tf.reduce_mean(tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1))
-        if self.config.value_warmup_b:
+        if self.value_warmup:
             total = (self.policy_weight * (policy_loss - self.config.entropy_cost * entropy)
                      + self.config.value_cost * value_loss)
         else:  # the expression as it was before the switch: the same floats

@@ -73,7 +73,8 @@ class GameRun:
         self.rng = np.random.default_rng([config.seed, index, 1])
         self.learner = A2CLearner(model, config, self.envs.num_actions, jit_compile,
                                   head_learning_rate=(config.head_learning_rate
-                                                      if index > 0 else None))
+                                                      if index > 0 else None),
+                                  value_warmup=index > 0 and config.value_warmup_b > 0)
         if index > 0 and config.head_init_scale != 1.0:  # game B's policy starts near uniform
             head = model.readouts[self.learner.policy_head]
             head.kernel.assign(head.kernel * config.head_init_scale)
