@@ -9,13 +9,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$ROOT"
 HERE=results/self_transfer/minatar
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
-"$PYTHON" -m pathnet_tf.rl.report "$HERE/controls" > /dev/null  # PathNet at the defaults
+for controls in "$HERE"/controls*/; do  # PathNet at the defaults (at each layer_scale)
+  "$PYTHON" -m pathnet_tf.rl.report "$controls" > /dev/null
+done
 for condition in "$HERE"/seed_fraction_*/; do
   name="$(basename "$condition")"
+  controls="$HERE/controls"  # a condition at another layer_scale: the controls at it
+  case "$name" in *layer_scale_*) controls="$HERE/controls_layer_scale_${name##*layer_scale_}";; esac
   stage="$(mktemp -d)"
   for mode in finetune independent; do
     mkdir -p "$stage/controls/$mode"
-    cp -r "$HERE/controls/runs/breakout_to_breakout/$mode/." "$stage/controls/$mode/"
+    cp -r "$controls/runs/breakout_to_breakout/$mode/." "$stage/controls/$mode/"
   done
   cp -r "$condition/runs" "$stage/runs"
   "$PYTHON" -m pathnet_tf.rl.report "$stage" > /dev/null
