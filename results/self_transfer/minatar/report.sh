@@ -9,17 +9,22 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$ROOT"
 HERE=results/self_transfer/minatar
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
-for controls in "$HERE"/controls*/; do  # PathNet at the defaults (at each layer_scale)
+for controls in "$HERE"/controls*/ "$HERE"/to_*/controls*/; do  # PathNet at the defaults
+  [ -d "$controls" ] || continue                                # (at each layer_scale)
   "$PYTHON" -m pathnet_tf.rl.report "$controls" > /dev/null
 done
-for condition in "$HERE"/seed_fraction_*/; do
+# a condition against the controls beside it (to_<game>/: breakout -> <game>)
+for condition in "$HERE"/seed_fraction_*/ "$HERE"/to_*/seed_fraction_*/; do
+  [ -d "$condition" ] || continue
   name="$(basename "$condition")"
-  controls="$HERE/controls"  # a condition at another layer_scale: the controls at it
-  case "$name" in *layer_scale_*) controls="$HERE/controls_layer_scale_${name##*layer_scale_}";; esac
+  base="$(dirname "$condition")"
+  controls="$base/controls"  # a condition at another layer_scale: the controls at it
+  case "$name" in *layer_scale_*) controls="$base/controls_layer_scale_${name##*layer_scale_}";; esac
+  pair="$(basename "$(ls -d "$condition"runs/*/ | head -n 1)")"
   stage="$(mktemp -d)"
   for mode in finetune independent; do
     mkdir -p "$stage/controls/$mode"
-    cp -r "$controls/runs/breakout_to_breakout/$mode/." "$stage/controls/$mode/"
+    cp -r "$controls/runs/$pair/$mode/." "$stage/controls/$mode/"
   done
   cp -r "$condition/runs" "$stage/runs"
   "$PYTHON" -m pathnet_tf.rl.report "$stage" > /dev/null
@@ -29,3 +34,7 @@ for condition in "$HERE"/seed_fraction_*/; do
   echo "## $name"; cat "$condition/vs_controls/summary.md"
 done
 "$PYTHON" "$HERE/reuse_table.py" "$HERE" | tee "$HERE/reuse.md"
+for other in "$HERE"/to_*/; do
+  [ -d "$other" ] || continue
+  "$PYTHON" "$HERE/reuse_table.py" "$other" | tee "$other/reuse.md"
+done
