@@ -70,8 +70,12 @@ def main(argv):
     from pathnet_tf.rl.config import AtariConfig, parse_changes
     from pathnet_tf.rl.runner import Transfer
 
-    config = AtariConfig(**{**parse_changes(FLAGS.changes), "game_a": FLAGS.game,
-                            "game_b": FLAGS.game, "frames": FLAGS.frames, "seed": FLAGS.seed})
+    try:
+        config = AtariConfig(**{**parse_changes(FLAGS.changes), "game_a": FLAGS.game,
+                                "game_b": FLAGS.game, "frames": FLAGS.frames,
+                                "seed": FLAGS.seed})
+    except ValueError as error:
+        sys.exit(f"error: {error}")
     os.makedirs(FLAGS.out, exist_ok=True)
     start = time.perf_counter()
     transfer = Transfer(config, jit_compile=True)

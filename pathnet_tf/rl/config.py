@@ -50,7 +50,7 @@ class MinAtarConfig:
     layer_scale (issue 27): factor on every layer's sum of its active modules' outputs,
     both games (1: the paper's sum; 1/N: their mean; 1/M: the TF1 code's `sum / M`).
     Summed, N = 4 modules per layer double the activations' size at each of the L
-    layers: on Pong at initialisation the features are ≈ 15× a DQN network's and the
+    layers: on Pong at initialisation the features are ≈ 14× a DQN network's and the
     first policy is nearly deterministic per pathway (docs/atari.md).
     value_warmup_b: game B's first this many updates train the value loss only (the
     policy and entropy terms weighted 0), so that a fresh value head on game A's

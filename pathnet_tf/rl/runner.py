@@ -148,7 +148,7 @@ class GameRun:
         started = time.perf_counter() - self.wall_seconds
         while not self.done:
             frames, actions, rewards, dones = self.rollout()
-            if self.index > 0 and config.value_warmup_b:
+            if self.learner.value_warmup:
                 self.learner.policy_weight.assign(
                     0.0 if self.updates < config.value_warmup_b else 1.0)
             losses = self.learner.update(frames, actions, rewards, dones,
