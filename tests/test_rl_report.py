@@ -63,6 +63,12 @@ def test_the_sweeps_points_parse_to_config_fields_of_their_types():
     assert isinstance(point["num_workers"], int)
     assert parse_changes("mutation_rate=0.1") == {"mutation_rate": 0.1}
     assert MinAtarConfig(**parse_changes("game_a=asterix")).game_a == "asterix"
+    assert parse_changes("heads_from_a=false,num_active_b=5") == {"heads_from_a": False,
+                                                                 "num_active_b": 5}
+    assert parse_changes("heads_from_a=True") == {"heads_from_a": True}
+    assert isinstance(parse_changes("num_active_b=5")["num_active_b"], int)
+    with pytest.raises(ValueError, match="must be heads_from_a=true or heads_from_a=false"):
+        parse_changes("heads_from_a=yes")
     for bad in ("workers=8", "num_workers", "num_workers=8,,", "conv_layers=8"):
         with pytest.raises(ValueError, match="must be field=value of a number or name"):
             parse_changes(bad)

@@ -173,7 +173,8 @@ def test_sigterm_writes_a_checkpoint_and_a_rerun_resumes_from_it(tmp_path):
 
 GOLDEN = ROOT / "tests" / "data" / "rl_default_results_c2114b6.json"
 SWITCHES = {"seed_fraction", "head_learning_rate", "frozen_output_scale", "head_init_scale",
-            "mutation_rate_b", "layer_scale", "value_warmup_b", "reuse"}
+            "mutation_rate_b", "layer_scale", "value_warmup_b", "heads_from_a",
+            "num_active_b", "reuse"}
 
 
 def without_switches(value):
@@ -341,6 +342,71 @@ def test_value_warmup_b_trains_game_b_s_value_head_alone_first():
         np.testing.assert_array_equal(after, before)
     with pytest.raises(ValueError, match=r"value_warmup_b \(-1\) must be >= 0"):
         config(value_warmup_b=-1)
+
+
+def test_heads_from_a_starts_game_b_on_copies_of_game_a_s_heads():
+    transfer = runner.Transfer(config(game_b="breakout", heads_from_a=True))
+    transfer.start_game().train(None, lambda line: None)
+    transfer.finish_game()
+    trained_a = [w.numpy().copy() for head in transfer.model.readouts for w in head.weights]
+    run = transfer.start_game()
+    heads = transfer.model.readouts
+    assert (run.learner.policy_head, run.learner.value_head) == (2, 3)
+    for mine, theirs in ((heads[2], heads[0]), (heads[3], heads[1])):
+        for a, b in zip(mine.weights, theirs.weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    run.train(None, lambda line: None, stop=lambda: run.updates >= 1)
+    assert not np.array_equal(heads[2].kernel.numpy(), heads[0].kernel.numpy())
+    np.testing.assert_array_equal(heads[0].kernel.numpy(), trained_a[0])  # A's stay put
+    plain = runner.Transfer(config(game_b="breakout"))
+    plain.start_game().train(None, lambda line: None)
+    plain.finish_game()
+    fresh = plain.start_game()
+    assert not np.array_equal(plain.model.readouts[fresh.learner.policy_head].kernel.numpy(),
+                              plain.model.readouts[0].kernel.numpy())
+    with pytest.raises(ValueError, match="same actions .'breakout' has 3, "
+                                         "'space_invaders' 4"):
+        config(game_b="space_invaders", heads_from_a=True)
+    with pytest.raises(ValueError, match="heads_from_a needs a mode that learns game A"):
+        config(mode="independent", game_b="breakout", heads_from_a=True)
+
+
+def test_num_active_b_widens_game_b_s_pathways_around_game_a_s_path(tmp_path):
+    settings = config(game_b="breakout", num_modules=4, num_active=2, num_active_b=3,
+                      seed_fraction=0.5, frames=144)
+    results = runner.run_transfer(settings, tmp_path / "whole", log=lambda line: None,
+                                  tensorboard="none")
+    best_a = np.asarray(results["game_a"]["best_path"])
+    assert best_a.shape == (2, 2) and np.asarray(results["game_b"]["best_path"]).shape == (2, 3)
+    transfer = runner.Transfer(settings)
+    transfer.start_game().train(None, lambda line: None)
+    transfer.finish_game()
+    run = transfer.start_game()
+    assert run.workers.paths.shape == (4, 2, 3) and run.reuse.seeded == 2
+    np.testing.assert_array_equal(run.workers.paths[:2, :, :2], np.repeat(best_a[None], 2, 0))
+    frozen = transfer.model.frozen.numpy() > 0.5
+    for layer in range(2):  # the third module of a seeded path: a trainable one
+        assert not frozen[layer, run.workers.paths[:2, layer, 2]].any()
+    calls = []
+
+    def stop_in_game_b():
+        calls.append(1)
+        return len(calls) == 10
+
+    workdir = runner.prepare_workdir(tmp_path / "killed")
+    with pytest.raises(RunTerminated, match="in game B"):
+        runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
+                            tensorboard="none", stop=stop_in_game_b)
+    resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
+                                  tensorboard="none")
+    assert without_timings(resumed) == without_timings(results)
+    with pytest.raises(ValueError, match=r"num_active_b \(5\) must be between 1 and "
+                                         r"num_modules \(4\)"):
+        config(num_modules=4, num_active_b=5)
+    with pytest.raises(ValueError, match="needs a population mode"):
+        config(mode="finetune", num_active_b=3)
+    with pytest.raises(ValueError, match=r"num_active_b \(1\) must be >= num_active \(2\)"):
+        config(num_active_b=1, seed_fraction=1.0)
 
 
 def test_modes_with_their_own_trainer_or_hooks_are_refused():

@@ -56,6 +56,23 @@ def test_seed_population_sets_the_share_asked_for():
     assert seed_population(np.zeros((8, 2, 2), np.int32), reference, 0.0) == 0
 
 
+def test_seed_population_fills_wider_pathways_with_modules_outside_the_reference():
+    rng = np.random.default_rng(0)
+    population = np.full((6, 2, 4), -1, np.int32)
+    reference = np.array([[3, 1], [2, 2]])  # a repeated module: it still counts once
+    assert seed_population(population, reference, 0.5, rng, num_modules=5) == 3
+    assert (population[:3, :, :2] == reference).all() and (population[3:] == -1).all()
+    for member in population[:3]:
+        for layer, row in enumerate(member):
+            extra = row[2:]
+            assert len(set(extra.tolist())) == 2 and 0 <= extra.min() and extra.max() < 5
+            assert not set(extra.tolist()) & set(reference[layer].tolist())
+    with pytest.raises(ValueError, match="needs an rng"):
+        seed_population(np.zeros((2, 2, 3), np.int32), reference, 1.0)
+    with pytest.raises(ValueError, match="cannot seed pathways of 1"):
+        seed_population(np.zeros((2, 2, 1), np.int32), reference, 1.0)
+
+
 def test_reuse_log_records_each_generation_and_the_first_winning_holder():
     frozen = np.array([[1, 1, 0, 0], [0, 0, 1, 1]], bool)
     reference = np.array([[0, 1], [2, 3]])

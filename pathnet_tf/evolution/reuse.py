@@ -36,12 +36,33 @@ def holds(paths: np.ndarray, reference: np.ndarray, num_modules: int) -> np.ndar
     return np.all(active_mask(paths, num_modules) | ~wanted, axis=(-2, -1))
 
 
-def seed_population(population: np.ndarray, reference: np.ndarray, fraction: float) -> int:
+def seed_population(population: np.ndarray, reference: np.ndarray, fraction: float,
+                    rng: np.random.Generator | None = None, num_modules: int = 0) -> int:
     """Sets the first round(fraction · P) members of `population` (`[P, L, N]`, in
     place) to `reference`; returns how many. The tournament draws its members at
-    random, so which ones are seeded does not matter."""
+    random, so which ones are seeded does not matter.
+
+    A population wider than the reference (`[P, L, N']`, N' > the reference's N: a
+    later task's pathways use more modules per layer) gets the reference in its
+    members' first N places and, in the other N' − N, modules the reference's layer
+    does not use, drawn by `rng` from the `num_modules` of each layer."""
     count = int(round(fraction * len(population)))
-    population[:count] = np.asarray(reference, population.dtype)
+    reference = np.asarray(reference, population.dtype)
+    extra = population.shape[-1] - reference.shape[-1]
+    if extra < 0:
+        raise ValueError(f"a path of {reference.shape[-1]} modules per layer cannot seed "
+                         f"pathways of {population.shape[-1]}")
+    if extra == 0:
+        population[:count] = reference
+        return count
+    if rng is None or num_modules < population.shape[-1]:
+        raise ValueError(f"seeding pathways wider than the reference needs an rng and "
+                         f"at least {population.shape[-1]} modules per layer")
+    for member in range(count):
+        for layer, row in enumerate(reference):
+            free = np.setdiff1d(np.arange(num_modules), row)
+            population[member, layer] = np.concatenate(
+                [row, rng.choice(free, size=extra, replace=False)])
     return count
 
 

@@ -160,10 +160,12 @@ class A2CLearner:
     """One game's heads (a policy head of `num_actions` logits and a value head, added
     to `model` now, never shared), a fresh masked Adam and the two compiled calls.
 
-    `config`: a `MinAtarConfig` (W, E, T, discount, costs, learning rate, clipping)."""
+    `config`: a `MinAtarConfig` (W, E, T, discount, costs, learning rate, clipping);
+    `num_active`: N of the pathways the calls take (None: `config.num_active`)."""
 
     def __init__(self, model: PathNet, config, num_actions: int, jit_compile: bool = False,
-                 head_learning_rate: float | None = None, value_warmup: bool = False):
+                 head_learning_rate: float | None = None, value_warmup: bool = False,
+                 num_active: int | None = None):
         self.model, self.config, self.value_warmup = model, config, value_warmup
         self.policy_head = model.add_task(num_actions)
         self.value_head = model.add_task(1)
@@ -186,7 +188,8 @@ class A2CLearner:
         w, e, t = config.num_workers, config.envs_per_worker, config.n_steps
         frame = list(config.frame_shape)
         dtype = tf.as_dtype(config.frame_dtype)  # uint8 (Atari): scaled to [0, 1] inside
-        paths = tf.TensorSpec([w, config.num_layers, config.num_active], tf.int32)
+        paths = tf.TensorSpec([w, config.num_layers, num_active or config.num_active],
+                              tf.int32)
         self.act = tf.function(self._act, jit_compile=jit_compile, input_signature=[
             tf.TensorSpec([w, e, *frame], dtype), paths])
         self.update = tf.function(self._update, jit_compile=jit_compile, input_signature=[

@@ -13,7 +13,7 @@ import dataclasses
 
 from pathnet_tf.core.checks import check_positive_ints
 from pathnet_tf.core.shapes import COMPUTE_MODES
-from pathnet_tf.rl.envs import check_game, family, frame_spec
+from pathnet_tf.rl.envs import check_game, family, frame_spec, num_actions
 from pathnet_tf.runs.modes import MODES
 
 
@@ -88,6 +88,8 @@ class MinAtarConfig:
     mutation_rate_b: float | None = None
     layer_scale: float = 1.0
     value_warmup_b: int = 0
+    heads_from_a: bool = False
+    num_active_b: int | None = None
 
     def __post_init__(self):
         check_game(self.game_a)
@@ -142,6 +144,25 @@ class MinAtarConfig:
             raise ValueError(f"value_warmup_b ({self.value_warmup_b}) must be >= 0")
         if not self.layer_scale > 0:
             raise ValueError(f"layer_scale ({self.layer_scale}) must be > 0")
+        mode = MODES[self.mode]
+        if self.heads_from_a and not mode.train_earlier:
+            raise ValueError(f"heads_from_a needs a mode that learns game A (mode "
+                             f"{self.mode!r} learns game B only)")
+        if self.heads_from_a and num_actions(self.game_a) != num_actions(self.game_b):
+            raise ValueError(f"heads_from_a needs games with the same actions ({self.game_a!r}"
+                             f" has {num_actions(self.game_a)}, {self.game_b!r} "
+                             f"{num_actions(self.game_b)})")
+        if self.num_active_b is not None:
+            if not mode.population:
+                raise ValueError(f"num_active_b ({self.num_active_b}) needs a population "
+                                 f"mode (mode {self.mode!r} keeps one fixed path)")
+            if not 1 <= self.num_active_b <= self.num_modules:
+                raise ValueError(f"num_active_b ({self.num_active_b}) must be between 1 "
+                                 f"and num_modules ({self.num_modules})")
+            if self.seed_fraction > 0 and self.num_active_b < self.num_active:
+                raise ValueError(f"num_active_b ({self.num_active_b}) must be >= "
+                                 f"num_active ({self.num_active}) to seed game B's "
+                                 "pathways on game A's path (seed_fraction > 0)")
         if self.mutation_rate_b is not None and not 0.0 <= self.mutation_rate_b <= 1.0:
             raise ValueError(f"mutation_rate_b ({self.mutation_rate_b}) must be in [0, 1]")
         size = self.frame_shape[0]
@@ -156,6 +177,10 @@ class MinAtarConfig:
     def num_layers(self) -> int:
         """L: the conv layers of modules and the dense one."""
         return len(self.conv_layers) + 1
+
+    def active_in(self, index: int) -> int:
+        """N of game `index`'s pathways (0: game A, 1: game B)."""
+        return self.num_active if index == 0 or self.num_active_b is None else self.num_active_b
 
     @property
     def frame_shape(self) -> tuple:
@@ -219,5 +244,19 @@ def parse_changes(text: str) -> dict:
         if name not in names or not value or isinstance(default, tuple):
             raise ValueError(f"point item ({item!r}) must be field=value of a number or "
                              f"name field: {', '.join(names)}")
-        changes[name] = float(value) if default is None else type(default)(value)
+        changes[name] = _convert(name, default, value.strip(), item)
     return changes
+
+
+def _convert(name: str, default, value: str, item: str):
+    """`value` as the type of the field `name` (whose default is `default`)."""
+    if isinstance(default, bool):
+        if value.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"point item ({item!r}) must be {name}=true or {name}=false")
+        return value.lower() in ("true", "1")
+    if default is None:  # optional fields: integers where the field counts, else rates
+        return int(value) if name in OPTIONAL_INTS else float(value)
+    return type(default)(value)
+
+
+OPTIONAL_INTS = ("num_active_b",)

@@ -42,8 +42,9 @@ class WorkerPaths:
 
     def seed(self, reference, fraction: float) -> int:
         """Puts round(fraction · W) workers' pathways on `reference` (`[L, N]`, game A's
-        best path; `reuse.seed_population`); returns how many. Before any episode."""
-        return seed_population(self.paths, reference, fraction)
+        best path; wider pathways hold it and other modules, `reuse.seed_population`);
+        returns how many. Before any episode."""
+        return seed_population(self.paths, reference, fraction, self.rng, self.num_modules)
 
     def record(self, worker: int, episode_return: float) -> None:
         recent = self.recent[worker]

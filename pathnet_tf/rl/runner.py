@@ -24,8 +24,9 @@ update (i + 1) · evolve_every; `winner_frozen`: the mean over the round's winne
 None when no group played) into its results' `reuse` entry, TensorBoard
 (`B_<game>/reuse/...`) and checkpoints. `config.seed_fraction` puts that share of
 its workers on game A's path at the start; `head_init_scale` scales game B's fresh
-policy head, `mutation_rate_b` is game B's mutation rate; `head_learning_rate` and
-`frozen_output_scale` act in `a2c.py`.
+policy head, `heads_from_a` copies game A's heads into game B's, `num_active_b` is
+N of game B's pathways, `mutation_rate_b` is game B's mutation rate;
+`head_learning_rate` and `frozen_output_scale` act in `a2c.py`.
 """
 
 from __future__ import annotations
@@ -71,17 +72,24 @@ class GameRun:
             game, w * e, seed=(config.seed, index),
             sticky_action_prob=config.sticky_action_prob)
         self.rng = np.random.default_rng([config.seed, index, 1])
+        num_active = config.active_in(index)
         self.learner = A2CLearner(model, config, self.envs.num_actions, jit_compile,
                                   head_learning_rate=(config.head_learning_rate
                                                       if index > 0 else None),
-                                  value_warmup=index > 0 and config.value_warmup_b > 0)
+                                  value_warmup=index > 0 and config.value_warmup_b > 0,
+                                  num_active=num_active)
         if index > 0 and config.head_init_scale != 1.0:  # game B's policy starts near uniform
             head = model.readouts[self.learner.policy_head]
             head.kernel.assign(head.kernel * config.head_init_scale)
+        if index > 0 and config.heads_from_a:  # game A's heads, added just before these two
+            for head in (self.learner.policy_head, self.learner.value_head):
+                for mine, theirs in zip(model.readouts[head].weights,
+                                        model.readouts[head - 2].weights):
+                    mine.assign(theirs)
         mutation_rate = (config.mutation_rate_b if index > 0 and config.mutation_rate_b
                          is not None else config.mutation_rate)
         self.workers = WorkerPaths(self.rng, w, config.num_layers, config.num_modules,
-                                   config.num_active, config.tournament_size,
+                                   num_active, config.tournament_size,
                                    mutation_rate, config.fitness_episodes, fixed_path)
         frozen = model.frozen.numpy() > 0.5
         self.reuse = None  # workers evolving on top of frozen modules: their reuse, logged

@@ -70,6 +70,11 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
                        "active modules (1: the paper's sum; 0.25 = 1/N: their mean).")
     flags.DEFINE_integer("value_warmup_b", d.value_warmup_b, "Game B's first this many "
                          "updates train the value loss only (0: none).")
+    flags.DEFINE_boolean("heads_from_a", d.heads_from_a, "Game B's policy and value heads "
+                         "start as copies of game A's (the games need the same actions).")
+    flags.DEFINE_integer("num_active_b", None, "N of game B's pathways; default: "
+                         "--num_active. Larger, a pathway seeded on game A's path also "
+                         "holds this many minus N trainable modules per layer.")
     flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
     cli.define_run_flags(workdir)
     flags.FLAGS.set_default("checkpoint_every", 500)
