@@ -17,6 +17,8 @@ x E = 2 environments, n = 5 steps, the paper's network):
   `--updates` updates after a warm-up, with the default compute, in agent steps/s
   (emulator frames/s is 4x), and `ratio` = whole loop / env alone (the mean of the
   env-alone rate measured before and after, `env_alone` and `env_alone_again`);
+- `whole_loop_overlap`: the same with `overlap_updates` (each update beside the next
+  rollout, acting on one-update-old weights), and its ratio to env alone;
 - `ray_whole_loop` (in the first thread count's child): the whole loop with the games
   on `--ray_actors` Ray actors (`--backend=ray`, a local Ray; the network here).
 
@@ -50,6 +52,8 @@ flags.DEFINE_integer("updates", 30, "Timed updates of the whole loop.")
 flags.DEFINE_integer("env_steps", 300, "Timed steps of every environment (env alone).")
 flags.DEFINE_list("ray_actors", ["1", "2"], "Ray actors for the whole loop on the Ray "
                   "backend (measured in the first thread count's child; empty: none).")
+flags.DEFINE_boolean("overlap", True, "Also time the whole loop with overlap_updates "
+                     "(each update beside the next rollout).")
 flags.DEFINE_integer("child", 0, "Internal: measure at this many threads, print JSON.")
 
 
@@ -106,8 +110,7 @@ def networks(config, variants, rounds: int = 4) -> dict:
         changed = dataclasses.replace(config, compute=compute)
         transfer = Transfer(changed, jit_compile=jit == "xla")
         run = GameRun(transfer.model, changed, changed.game_a, 0, None, jit == "xla")
-        frames, actions, rewards, dones = run.rollout()
-        paths = run.workers.paths
+        frames, actions, rewards, dones, paths = run.rollout()
         built[variant] = (
             lambda run=run, frames=frames, paths=paths:
                 run.learner.act(frames[0], paths)[0].numpy(),
@@ -164,6 +167,12 @@ def child(threads: int) -> dict:
     report["network"] = networks(config, FLAGS.variants)
     print(f"threads {threads}: network {report['network']}", file=sys.stderr, flush=True)
     report["whole_loop"] = whole_loop(config)
+    print(f"threads {threads}: whole loop {report['whole_loop']}", file=sys.stderr, flush=True)
+    if FLAGS.overlap:
+        report["whole_loop_overlap"] = whole_loop(
+            dataclasses.replace(config, overlap_updates=True))
+        print(f"threads {threads}: whole loop, overlap_updates "
+              f"{report['whole_loop_overlap']}", file=sys.stderr, flush=True)
     if FLAGS.ray_actors:
         from pathnet_tf.rl.ray_envs import environment_factory, start_ray
 
@@ -177,9 +186,10 @@ def child(threads: int) -> dict:
     report["env_alone_again"] = env_alone(config, threads)  # after: the load may change
     env_rate = np.mean([report[key]["ours"]["steps_per_second"]
                         for key in ("env_alone", "env_alone_again")])
-    report["ratio_whole_loop_to_env_alone"] = round(
-        report["whole_loop"]["steps_per_second"] / env_rate, 3)
-    print(f"threads {threads}: whole loop {report['whole_loop']}", file=sys.stderr, flush=True)
+    for key in ("whole_loop", "whole_loop_overlap"):
+        if key in report:
+            report[f"ratio_{key}_to_env_alone"] = round(
+                report[key]["steps_per_second"] / env_rate, 3)
     report["load_average_1min"] = os.getloadavg()[0]
     return report
 
@@ -204,6 +214,7 @@ def main(argv):
             [sys.executable, os.path.abspath(__file__), f"--child={threads}",
              f"--game={FLAGS.game}", f"--variants={','.join(FLAGS.variants)}",
              f"--updates={FLAGS.updates}", f"--env_steps={FLAGS.env_steps}",
+             f"--overlap={FLAGS.overlap}",
              "--ray_actors=" + (",".join(FLAGS.ray_actors)
                                 if threads == FLAGS.threads[0] else "")],
             stdout=subprocess.PIPE, text=True, check=True)

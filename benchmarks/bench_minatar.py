@@ -54,8 +54,7 @@ def measure(config, jit_compile: bool) -> dict:
 
     transfer = Transfer(config, jit_compile=jit_compile)
     run = GameRun(transfer.model, config, config.game_a, 0, None, jit_compile)
-    frames, actions, rewards, dones = run.rollout()
-    paths = run.workers.paths
+    frames, actions, rewards, dones, paths = run.rollout()
     act_ms = timed(lambda: run.learner.act(frames[0], paths), 50)
     update_ms = timed(lambda: run.learner.update(frames, actions, rewards, dones, paths), 20)
     run.total_updates = run.updates + 20

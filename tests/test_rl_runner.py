@@ -174,7 +174,7 @@ def test_sigterm_writes_a_checkpoint_and_a_rerun_resumes_from_it(tmp_path):
 GOLDEN = ROOT / "tests" / "data" / "rl_default_results_c2114b6.json"
 SWITCHES = {"seed_fraction", "head_learning_rate", "frozen_output_scale", "head_init_scale",
             "mutation_rate_b", "layer_scale", "value_warmup_b", "heads_from_a",
-            "num_active_b", "reuse"}
+            "num_active_b", "overlap_updates", "reuse"}
 
 
 def without_switches(value):
@@ -407,6 +407,66 @@ def test_num_active_b_widens_game_b_s_pathways_around_game_a_s_path(tmp_path):
         config(mode="finetune", num_active_b=3)
     with pytest.raises(ValueError, match=r"num_active_b \(1\) must be >= num_active \(2\)"):
         config(num_active_b=1, seed_fraction=1.0)
+
+
+def acting_weights_seen(settings) -> list[bytes]:
+    """Game A of `settings`: the policy kernel every `act` call read, one per call."""
+    run = runner.Transfer(settings).start_game()
+    act, seen = run.learner.act, []
+
+    def recording(frames, paths):
+        seen.append(run.learner.acting[-4].numpy().tobytes())
+        return act(frames, paths)
+
+    run.learner.act = recording
+    run.train(None, lambda line: None)
+    assert run.updates == 10
+    for copy, variable in zip(run.learner.acting, run.learner.variables):
+        np.testing.assert_array_equal(copy.numpy(), variable.numpy())  # synced at the end
+    return seen
+
+
+def test_overlap_updates_acts_on_weights_one_update_old_beside_each_update():
+    """10 updates (240 frames of 24), progress lines every 3: the loop pauses after
+    updates 3, 6, 9 and 10, so rollouts 2, 3, 5, 6, 8, 9 run beside updates 1, 2, 4,
+    5, 7, 8 and act on the weights after updates 0, 1, 3, 4, 6, 7; rollouts 1, 4, 7,
+    10 on those after 0, 3, 6, 9. One set of weights per rollout (n_steps = 3 calls):
+    10 different sets in order without the switch, 7 with it."""
+    plain = acting_weights_seen(config())
+    lagged = acting_weights_seen(config(overlap_updates=True))
+    assert len(plain) == len(lagged) == 30
+    per_rollout = [[seen[i:i + 3] for i in range(0, 30, 3)] for seen in (plain, lagged)]
+    assert all(len(set(calls)) == 1 for rollouts in per_rollout for calls in rollouts)
+    plain_sets, lagged_sets = ([calls[0] for calls in rollouts] for rollouts in per_rollout)
+    assert len(set(plain_sets)) == 10
+    assert len(set(lagged_sets)) == 7 and lagged_sets[0] == plain_sets[0]
+    order = [0, 0, 1, 3, 3, 4, 6, 6, 7, 9]  # the update whose weights rollout r acts on
+    first_seen = {weights: index for index, weights in reversed(list(enumerate(lagged_sets)))}
+    assert [order[first_seen[weights]] for weights in lagged_sets] == order
+
+
+def test_overlap_updates_run_resumes_exactly_and_records_every_frame(tmp_path):
+    settings = config(game_b="breakout", frames=144, overlap_updates=True, log_every=2,
+                      seed_fraction=0.5)
+    whole = runner.run_transfer(settings, tmp_path / "whole", log=lambda line: None,
+                                tensorboard="none")
+    for game in ("game_a", "game_b"):
+        ended = whole[game]["episode_frames"]
+        assert ended == sorted(ended) and 0 < ended[0] and ended[-1] <= 144
+        assert whole[game]["updates"] == 6 and whole[game]["frames"] == 144
+    calls = []
+
+    def stop_in_game_b():
+        calls.append(1)
+        return len(calls) == 4  # only asked where nothing is in flight
+
+    workdir = runner.prepare_workdir(tmp_path / "killed")
+    with pytest.raises(RunTerminated, match="in game B"):
+        runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
+                            tensorboard="none", stop=stop_in_game_b)
+    resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
+                                  tensorboard="none")
+    assert without_timings(resumed) == without_timings(whole)
 
 
 def test_modes_with_their_own_trainer_or_hooks_are_refused():

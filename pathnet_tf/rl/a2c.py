@@ -182,6 +182,10 @@ class A2CLearner:
             head_learning_rate, dtype=tf.float32, trainable=False, name="head_learning_rate"))
         self.slots = [tuple(tf.Variable(tf.zeros(v.shape), trainable=False)
                             for _ in self.optimizer.slot_names) for v in self.variables]
+        # what `act` reads: the weights themselves, or (`overlap_updates`) a copy that
+        # `sync` refreshes, so that acting beside an update sees one set of weights
+        self.acting = (self.variables if not config.overlap_updates else
+                       [tf.Variable(v.value, trainable=False) for v in self.variables])
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
         # 1.0, or 0.0 while only the value loss trains (`value_warmup_b`, the runner sets it)
         self.policy_weight = tf.Variable(1.0, trainable=False, name="policy_weight")
@@ -208,9 +212,16 @@ class A2CLearner:
         values = tf.matmul(hidden, params[-2]) + params[-1]
         return logits, values[:, 0]
 
+    def sync(self) -> None:
+        """The acting copy of the weights <- the weights (`overlap_updates`; else none)."""
+        if self.acting is not self.variables:
+            for copy, variable in zip(self.acting, self.variables):
+                copy.assign(variable)
+
     def _act(self, frames, paths):
         w, e = frames.shape[0], frames.shape[1]
-        params = [v.value for v in self.variables]
+        params = ([v.value for v in self.variables] if self.acting is self.variables
+                  else [copy.value() for copy in self.acting])  # Keras's; tf.Variables
         logits, values = self._heads(params, tf.reshape(frames, [w * e, *frames.shape[2:]]),
                                      paths, e)
         return tf.reshape(logits, [w, e, -1]), tf.reshape(values, [w, e])

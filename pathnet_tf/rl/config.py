@@ -55,7 +55,18 @@ class MinAtarConfig:
     value_warmup_b: game B's first this many updates train the value loss only (the
     policy and entropy terms weighted 0), so that a fresh value head on game A's
     frozen features has a baseline before the policy learns from its advantages (0:
-    none)."""
+    none).
+    heads_from_a: game B's policy and value heads start as copies of game A's (the
+    games must have the same actions; False: freshly drawn, the paper's new readout).
+    num_active_b: N of game B's pathways (None: num_active). Larger than num_active, a
+    pathway seeded on game A's path holds it and num_active_b − num_active trainable
+    modules more per layer (population modes only).
+
+    overlap_updates: each update runs beside the next rollout (the games step while
+    the network learns; on 2 threads the two share the cores), so every rollout is
+    played on the weights from before the last update (a lag of one update; off:
+    A2C as published). The loop waits for both at each progress line and checkpoint,
+    so a stopped run resumes exactly."""
 
     game_a: str = "breakout"
     game_b: str = "space_invaders"
@@ -90,6 +101,7 @@ class MinAtarConfig:
     value_warmup_b: int = 0
     heads_from_a: bool = False
     num_active_b: int | None = None
+    overlap_updates: bool = False
 
     def __post_init__(self):
         check_game(self.game_a)

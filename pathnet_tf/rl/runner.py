@@ -37,6 +37,7 @@ import pathlib
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import keras
 import numpy as np
@@ -121,9 +122,12 @@ class GameRun:
 
     # -- learning --------------------------------------------------------------------
 
-    def rollout(self):
+    def rollout(self, ahead: int = 0):
         """`n_steps` steps of every environment under the workers' current policies:
-        time-major `(frames [T+1, W, E, *frame], actions, rewards, dones [T, W, E])`."""
+        time-major `(frames [T+1, W, E, *frame], actions, rewards, dones [T, W, E],
+        paths [W, L, N])`. `ahead`: updates not yet counted that come before this
+        rollout's (1 when it runs beside an update, `overlap_updates`), for the frame
+        counts its episodes are recorded at."""
         config = self.config
         w, e, t = config.num_workers, config.envs_per_worker, config.n_steps
         shape = config.frame_shape
@@ -131,7 +135,8 @@ class GameRun:
         actions = np.empty((t, w, e), np.int32)
         rewards = np.empty((t, w, e), np.float32)
         dones = np.empty((t, w, e), np.float32)
-        paths = self.workers.paths
+        paths = self.workers.paths.copy()
+        start = self.frames + ahead * config.frames_per_update
         frames[0] = self.envs.observe().reshape(w, e, *shape)
         for step in range(t):
             logits, _ = self.learner.act(frames[step], paths)
@@ -139,13 +144,28 @@ class GameRun:
             reward, done = self.envs.step(actions[step].reshape(-1))
             rewards[step], dones[step] = reward.reshape(w, e), done.reshape(w, e)
             frames[step + 1] = self.envs.observe().reshape(w, e, *shape)
-            now = self.frames + (step + 1) * w * e * config.frame_skip
+            now = start + (step + 1) * w * e * config.frame_skip
             for env_index, episode_return, length in self.envs.finished:
                 worker = env_index // e
                 self.workers.record(worker, episode_return)
                 self.episodes.append([now, worker, episode_return, length])
             self.envs.finished.clear()
-        return frames, actions, rewards, dones
+        return frames, actions, rewards, dones, paths
+
+    def _learn(self, batch):
+        """One update of the learner on `batch` (a `rollout`); its losses, a NumPy row."""
+        if self.learner.value_warmup:
+            self.learner.policy_weight.assign(
+                0.0 if self.updates < self.config.value_warmup_b else 1.0)
+        return self.learner.update(*batch).numpy()
+
+    def _pause_after(self, updates: int, checkpoint_every: int) -> bool:
+        """Whether the loop stops overlapping after update number `updates`: at a
+        progress line, a checkpoint and the game's end (`overlap_updates`), so what
+        is logged, saved or stopped has no rollout in flight."""
+        config = self.config
+        return (updates % config.log_every == 0 or updates >= self.total_updates
+                or bool(checkpoint_every and updates % checkpoint_every == 0))
 
     def train(self, writer, log: Callable[[str], None], checkpoint_every: int = 0,
               on_checkpoint: Callable | None = None, stop: Callable[[], bool] | None = None,
@@ -154,13 +174,21 @@ class GameRun:
         config = self.config
         interval = [time.perf_counter(), self.frames, len(self.episodes)]
         started = time.perf_counter() - self.wall_seconds
+        overlap = config.overlap_updates
+        if overlap:
+            self.learner.sync()
+        pending = None  # overlap_updates: the rollout played beside the last update
         while not self.done:
-            frames, actions, rewards, dones = self.rollout()
-            if self.learner.value_warmup:
-                self.learner.policy_weight.assign(
-                    0.0 if self.updates < config.value_warmup_b else 1.0)
-            losses = self.learner.update(frames, actions, rewards, dones,
-                                         self.workers.paths).numpy()
+            batch, pending = (pending, None) if pending is not None else (self.rollout(), None)
+            if overlap and not self._pause_after(self.updates + 1, checkpoint_every):
+                with ThreadPoolExecutor(max_workers=1) as pool:  # the update beside the
+                    learned = pool.submit(self._learn, batch)  # next rollout; TF lets go
+                    pending = self.rollout(ahead=1)            # of the GIL while it runs
+                    losses = learned.result()
+            else:
+                losses = self._learn(batch)
+            if overlap:
+                self.learner.sync()
             self.updates += 1
             if self.workers.evolving and self.updates % config.evolve_every == 0:
                 events = self.workers.tournaments()
@@ -169,6 +197,8 @@ class GameRun:
             if self.updates % config.log_every == 0 or self.done:
                 self.wall_seconds = time.perf_counter() - started
                 self._log(writer, log, losses, interval, images)
+            if pending is not None:  # mid-overlap: nothing to save or stop at
+                continue
             if on_checkpoint is not None and checkpoint_every and (
                     self.updates % checkpoint_every == 0) and not self.done:
                 self.wall_seconds = time.perf_counter() - started

@@ -75,6 +75,9 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
     flags.DEFINE_integer("num_active_b", None, "N of game B's pathways; default: "
                          "--num_active. Larger, a pathway seeded on game A's path also "
                          "holds this many minus N trainable modules per layer.")
+    flags.DEFINE_boolean("overlap_updates", d.overlap_updates, "Run each update beside "
+                         "the next rollout, which then acts on one-update-old weights "
+                         "(faster on 2 threads; off: A2C as published).")
     flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
     cli.define_run_flags(workdir)
     flags.FLAGS.set_default("checkpoint_every", 500)

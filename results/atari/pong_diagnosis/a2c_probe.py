@@ -35,9 +35,7 @@ def main(changes_json: str, out: str) -> None:
     run = Transfer(config, jit_compile=True).start_game()
     start, losses = time.time(), []
     while not run.done:
-        frames, actions, rewards, dones = run.rollout()
-        losses.append(run.learner.update(frames, actions, rewards, dones,
-                                         run.workers.paths).numpy())
+        losses.append(run.learner.update(*run.rollout()).numpy())
         run.updates += 1
         if run.workers.evolving and run.updates % config.evolve_every == 0:
             run.workers.tournaments()
