@@ -194,8 +194,11 @@ class A2CLearner:
         dtype = tf.as_dtype(config.frame_dtype)  # uint8 (Atari): scaled to [0, 1] inside
         paths = tf.TensorSpec([w, config.num_layers, num_active or config.num_active],
                               tf.int32)
-        self.act = tf.function(self._act, jit_compile=jit_compile, input_signature=[
-            tf.TensorSpec([w, e, *frame], dtype), paths])
+        # beside an update, an XLA act would wait for it: XLA's CPU programs run one at
+        # a time (measured, results/atari/README.md), TensorFlow's ordinary ops do not
+        self.act = tf.function(self._act, input_signature=[
+            tf.TensorSpec([w, e, *frame], dtype), paths],
+            jit_compile=jit_compile and not config.overlap_updates)
         self.update = tf.function(self._update, jit_compile=jit_compile, input_signature=[
             tf.TensorSpec([t + 1, w, e, *frame], dtype),
             tf.TensorSpec([t, w, e], tf.int32), tf.TensorSpec([t, w, e], tf.float32),
