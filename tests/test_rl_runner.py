@@ -253,25 +253,32 @@ def test_reuse_diagnostics_count_a_population_that_never_leaves_the_frozen_path(
             "B_breakout/reuse/winner_frozen"} <= tags
 
 
+def assert_resumes_exactly(settings, workdir, whole: dict, stop_at: int) -> None:
+    """A run of `settings` stopped at the `stop_at`-th call of `stop` (in game B) and
+    resumed from its checkpoint gives `whole`, the uninterrupted run's results."""
+    calls = []
+
+    def stop_in_game_b():
+        calls.append(1)
+        return len(calls) == stop_at
+
+    workdir = runner.prepare_workdir(workdir)
+    with pytest.raises(RunTerminated, match="in game B"):
+        runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
+                            tensorboard="none", stop=stop_in_game_b)
+    resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
+                                  tensorboard="none")
+    assert without_timings(resumed) == without_timings(whole)
+
+
 def test_kill_and_resume_equals_an_uninterrupted_run_with_seeding(tmp_path):
     settings = config(game_b="breakout", frames=144, seed_fraction=0.5,
                       head_learning_rate=0.01, frozen_output_scale=2.0)
     whole = runner.run_transfer(settings, tmp_path / "whole", log=lambda line: None,
                                 tensorboard="none")
     assert whole["game_b"]["reuse"]["seeded"] == 2 and whole["game_b"]["reuse"]["holding"]
-    calls = []
-
-    def stop_in_game_b():  # game A is 6 updates of 24 frames: stops after B's 4th
-        calls.append(1)
-        return len(calls) == 10
-
-    workdir = runner.prepare_workdir(tmp_path / "killed")
-    with pytest.raises(RunTerminated, match="in game B"):
-        runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
-                    tensorboard="none", stop=stop_in_game_b)
-    resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
-                                  tensorboard="none")
-    assert without_timings(resumed) == without_timings(whole)
+    # game A is 6 updates of 24 frames: stops after game B's 4th
+    assert_resumes_exactly(settings, tmp_path / "killed", whole, stop_at=10)
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -387,19 +394,7 @@ def test_num_active_b_widens_game_b_s_pathways_around_game_a_s_path(tmp_path):
     frozen = transfer.model.frozen.numpy() > 0.5
     for layer in range(2):  # the third module of a seeded path: a trainable one
         assert not frozen[layer, run.workers.paths[:2, layer, 2]].any()
-    calls = []
-
-    def stop_in_game_b():
-        calls.append(1)
-        return len(calls) == 10
-
-    workdir = runner.prepare_workdir(tmp_path / "killed")
-    with pytest.raises(RunTerminated, match="in game B"):
-        runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
-                            tensorboard="none", stop=stop_in_game_b)
-    resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
-                                  tensorboard="none")
-    assert without_timings(resumed) == without_timings(results)
+    assert_resumes_exactly(settings, tmp_path / "killed", results, stop_at=10)
     with pytest.raises(ValueError, match=r"num_active_b \(5\) must be between 1 and "
                                          r"num_modules \(4\)"):
         config(num_modules=4, num_active_b=5)
@@ -454,19 +449,8 @@ def test_overlap_updates_run_resumes_exactly_and_records_every_frame(tmp_path):
         ended = whole[game]["episode_frames"]
         assert ended == sorted(ended) and 0 < ended[0] and ended[-1] <= 144
         assert whole[game]["updates"] == 6 and whole[game]["frames"] == 144
-    calls = []
-
-    def stop_in_game_b():
-        calls.append(1)
-        return len(calls) == 4  # only asked where nothing is in flight
-
-    workdir = runner.prepare_workdir(tmp_path / "killed")
-    with pytest.raises(RunTerminated, match="in game B"):
-        runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
-                            tensorboard="none", stop=stop_in_game_b)
-    resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
-                                  tensorboard="none")
-    assert without_timings(resumed) == without_timings(whole)
+    # stop is asked only where nothing is in flight (after updates 2, 4, 6 of each game)
+    assert_resumes_exactly(settings, tmp_path / "killed", whole, stop_at=4)
 
 
 def test_modes_with_their_own_trainer_or_hooks_are_refused():
