@@ -20,6 +20,8 @@ for condition in "$HERE"/seed_fraction_*/ "$HERE"/to_*/seed_fraction_*/; do
   base="$(dirname "$condition")"
   controls="$base/controls"  # a condition at another layer_scale: the controls at it
   case "$name" in *layer_scale_*) controls="$base/controls_layer_scale_${name##*layer_scale_}";; esac
+  # a CONTROLS file in the condition names other controls (10 seeds: controls_10_seeds)
+  [ -f "$condition/CONTROLS" ] && controls="$base/$(cat "$condition/CONTROLS")"
   pair="$(basename "$(ls -d "$condition"runs/*/ | head -n 1)")"
   stage="$(mktemp -d)"
   for mode in finetune independent; do
