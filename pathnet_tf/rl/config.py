@@ -63,7 +63,7 @@ class MinAtarConfig:
     modules more per layer (population modes only).
 
     overlap_updates: each update runs beside the next rollout (the games step while
-    the network learns; on 2 threads the two share the cores), so every rollout is
+    the network learns, in a second thread), so every rollout is
     played on the weights from before the last update (a lag of one update; off:
     A2C as published). The loop waits for both at each progress line and checkpoint,
     so a stopped run resumes exactly."""

@@ -179,7 +179,8 @@ class GameRun:
             self.learner.sync()
         pending = None  # overlap_updates: the rollout played beside the last update
         while not self.done:
-            batch, pending = (pending, None) if pending is not None else (self.rollout(), None)
+            batch = pending if pending is not None else self.rollout()
+            pending = None
             if overlap and not self._pause_after(self.updates + 1, checkpoint_every):
                 with ThreadPoolExecutor(max_workers=1) as pool:  # the update beside the
                     learned = pool.submit(self._learn, batch)  # next rollout; TF lets go

@@ -77,7 +77,7 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
                          "holds this many minus N trainable modules per layer.")
     flags.DEFINE_boolean("overlap_updates", d.overlap_updates, "Run each update beside "
                          "the next rollout, which then acts on one-update-old weights "
-                         "(faster on 2 threads; off: A2C as published).")
+                         "(the games step while the network learns; off: A2C as published).")
     flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
     cli.define_run_flags(workdir)
     flags.FLAGS.set_default("checkpoint_every", 500)
