@@ -58,11 +58,11 @@ def seed_population(population: np.ndarray, reference: np.ndarray, fraction: flo
     if rng is None or num_modules < population.shape[-1]:
         raise ValueError(f"seeding pathways wider than the reference needs an rng and "
                          f"at least {population.shape[-1]} modules per layer")
+    free = [np.setdiff1d(np.arange(num_modules), row) for row in reference]  # per layer
     for member in range(count):
         for layer, row in enumerate(reference):
-            free = np.setdiff1d(np.arange(num_modules), row)
             population[member, layer] = np.concatenate(
-                [row, rng.choice(free, size=extra, replace=False)])
+                [row, rng.choice(free[layer], size=extra, replace=False)])
     return count
 
 

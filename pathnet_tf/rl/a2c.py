@@ -224,7 +224,7 @@ class A2CLearner:
     def _act(self, frames, paths):
         w, e = frames.shape[0], frames.shape[1]
         params = ([v.value for v in self.variables] if self.acting is self.variables
-                  else [copy.value() for copy in self.acting])  # Keras's; tf.Variables
+                  else [copy.value() for copy in self.acting])  # Keras's, or tf.Variables
         logits, values = self._heads(params, tf.reshape(frames, [w * e, *frames.shape[2:]]),
                                      paths, e)
         return tf.reshape(logits, [w, e, -1]), tf.reshape(values, [w, e])

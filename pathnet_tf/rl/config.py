@@ -160,10 +160,12 @@ class MinAtarConfig:
         if self.heads_from_a and not mode.train_earlier:
             raise ValueError(f"heads_from_a needs a mode that learns game A (mode "
                              f"{self.mode!r} learns game B only)")
-        if self.heads_from_a and num_actions(self.game_a) != num_actions(self.game_b):
-            raise ValueError(f"heads_from_a needs games with the same actions ({self.game_a!r}"
-                             f" has {num_actions(self.game_a)}, {self.game_b!r} "
-                             f"{num_actions(self.game_b)})")
+        if self.heads_from_a:
+            actions = num_actions(self.game_a), num_actions(self.game_b)
+            if actions[0] != actions[1]:
+                raise ValueError(f"heads_from_a needs games with the same actions "
+                                 f"({self.game_a!r} has {actions[0]}, {self.game_b!r} "
+                                 f"{actions[1]})")
         if self.num_active_b is not None:
             if not mode.population:
                 raise ValueError(f"num_active_b ({self.num_active_b}) needs a population "
@@ -247,28 +249,26 @@ def parse_changes(text: str) -> dict:
     if text in ("", "default"):
         return {}
     defaults = MinAtarConfig()
-    names = [field.name for field in dataclasses.fields(MinAtarConfig)]
+    types = {field.name: field.type for field in dataclasses.fields(MinAtarConfig)}
     changes = {}
     for item in text.split(","):
         name, _, value = item.partition("=")
         name = name.strip()
         default = getattr(defaults, name, None)
-        if name not in names or not value or isinstance(default, tuple):
+        if name not in types or not value or isinstance(default, tuple):
             raise ValueError(f"point item ({item!r}) must be field=value of a number or "
-                             f"name field: {', '.join(names)}")
-        changes[name] = _convert(name, default, value.strip(), item)
+                             f"name field: {', '.join(types)}")
+        changes[name] = _convert(name, types[name], default, value.strip(), item)
     return changes
 
 
-def _convert(name: str, default, value: str, item: str):
-    """`value` as the type of the field `name` (whose default is `default`)."""
+def _convert(name: str, annotation: str, default, value: str, item: str):
+    """`value` as the type of the field `name` (annotated `annotation`, as text under
+    `from __future__ import annotations`; its default `default`)."""
     if isinstance(default, bool):
         if value.lower() not in ("true", "false", "1", "0"):
             raise ValueError(f"point item ({item!r}) must be {name}=true or {name}=false")
         return value.lower() in ("true", "1")
-    if default is None:  # optional fields: integers where the field counts, else rates
-        return int(value) if name in OPTIONAL_INTS else float(value)
+    if default is None:  # optional fields, `int | None` or `float | None`
+        return int(value) if annotation.startswith("int") else float(value)
     return type(default)(value)
-
-
-OPTIONAL_INTS = ("num_active_b",)
