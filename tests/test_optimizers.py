@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pathnet_tf.core.optimizers import MaskedAdam, MaskedSGD, make_optimizer
+from pathnet_tf.core.optimizers import MaskedAdam, MaskedRMSProp, MaskedSGD, make_optimizer
 
 STEPS = 8
 
@@ -38,7 +38,9 @@ def gradients(loss, values, step):
 def masked_run(optimizer, params, loss, masks=None):
     values = [tf.constant(p) for p in params]
     masks = masks or [tf.ones(p.shape, tf.bool) for p in params]
-    slots = [tuple(tf.zeros(p.shape) for _ in optimizer.slot_names) for p in params]
+    starts = dict(zip(optimizer.slot_names, optimizer.slot_init))
+    slots = [tuple(tf.fill(p.shape, starts.get(name, 0.0)) for name in optimizer.slot_names)
+             for p in params]
     for step in range(STEPS):
         grads = gradients(loss, values, step)
         values, slots = optimizer.update(tf.constant(step + 1.0), values, grads, masks, slots,
@@ -72,14 +74,40 @@ def test_masked_sgd_equals_keras_sgd_when_nothing_is_masked():
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["sgd", "adam"])
+@pytest.mark.parametrize("epsilon", [0.1, 1e-5])
+def test_masked_rmsprop_equals_tf1_rmsprop_when_nothing_is_masked(epsilon):
+    """TensorFlow 1's RMSPropOptimizer, which A3C and the TF1 PathNet code used: its
+    mean square starts at 1, epsilon inside the square root, no momentum."""
+    params, loss = problem(3)
+    got, _ = masked_run(MaskedRMSProp(7e-4, epsilon=epsilon), params, loss)
+    variables = [tf.Variable(p) for p in params]
+    tf1 = tf.compat.v1.train.RMSPropOptimizer(7e-4, decay=0.99, momentum=0.0,
+                                              epsilon=epsilon)
+    for step in range(STEPS):
+        tf1.apply_gradients(zip(gradients(loss, [v.value() for v in variables], step),
+                                variables))
+    assert not np.allclose(variables[0].numpy(), params[0])  # (the second's steps are ~1e-9)
+    for g, w in zip(got, variables):
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_masked_rmsprop_refuses_bad_constants():
+    with pytest.raises(ValueError, match=r"decay \(1.0\) must be in \[0, 1\)"):
+        MaskedRMSProp(1e-3, decay=1.0)
+    with pytest.raises(ValueError, match=r"epsilon \(0.0\) must be > 0"):
+        MaskedRMSProp(1e-3, epsilon=0.0)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop"])
 def test_masked_entries_of_weights_and_slots_stay_exactly(name):
     params, loss = problem(2)
     masks = [tf.constant(np.arange(p.size).reshape(p.shape) % 2 == 0) for p in params]
-    got, slots = masked_run(make_optimizer(name, 0.05), params, loss, masks)
+    optimizer = MaskedRMSProp(0.05) if name == "rmsprop" else make_optimizer(name, 0.05)
+    got, slots = masked_run(optimizer, params, loss, masks)
+    starts = dict(zip(optimizer.slot_names, optimizer.slot_init))
     for value, start, mask, slot in zip(got, params, masks, slots):
         mask = mask.numpy()
         np.testing.assert_array_equal(value[~mask], start[~mask])
         assert not np.any(value[mask] == start[mask])
-        for tensor in slot:
-            np.testing.assert_array_equal(tensor.numpy()[~mask], 0.0)
+        for slot_name, tensor in zip(optimizer.slot_names, slot):
+            np.testing.assert_array_equal(tensor.numpy()[~mask], starts.get(slot_name, 0.0))

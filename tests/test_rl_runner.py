@@ -174,7 +174,7 @@ def test_sigterm_writes_a_checkpoint_and_a_rerun_resumes_from_it(tmp_path):
 GOLDEN = ROOT / "tests" / "data" / "rl_default_results_c2114b6.json"
 SWITCHES = {"seed_fraction", "head_learning_rate", "frozen_output_scale", "head_init_scale",
             "mutation_rate_b", "layer_scale", "value_warmup_b", "heads_from_a",
-            "num_active_b", "overlap_updates", "reuse"}
+            "num_active_b", "overlap_updates", "optimizer", "rmsprop_epsilon", "reuse"}
 
 
 def without_switches(value):
@@ -451,6 +451,30 @@ def test_overlap_updates_run_resumes_exactly_and_records_every_frame(tmp_path):
         assert whole[game]["updates"] == 6 and whole[game]["frames"] == 144
     # stop is asked only where nothing is in flight (after updates 2, 4, 6 of each game)
     assert_resumes_exactly(settings, tmp_path / "killed", whole, stop_at=4)
+
+
+def test_rmsprop_runs_from_a_mean_square_of_one_and_resumes_exactly(tmp_path):
+    transfer = runner.Transfer(config(optimizer="rmsprop", rmsprop_epsilon=1e-5))
+    learner = transfer.start_game().learner
+    assert learner.optimizer.name == "rmsprop" and learner.optimizer.epsilon == 1e-5
+    assert all(len(pair) == 1 and np.all(pair[0].numpy() == 1.0) for pair in learner.slots)
+    settings = config(game_b="breakout", frames=144, optimizer="rmsprop")
+    whole = runner.run_transfer(settings, tmp_path / "whole", log=lambda line: None,
+                                tensorboard="none")
+    adam = runner.run_transfer(config(game_b="breakout", frames=144), tmp_path / "adam",
+                               log=lambda line: None, tensorboard="none")
+    assert whole["config"]["optimizer"] == "rmsprop"
+    assert whole["game_a"]["curve"] != adam["game_a"]["curve"]  # another rule, other games
+    assert_resumes_exactly(settings, tmp_path / "killed", whole, stop_at=10)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(optimizer="sgd"), "optimizer ('sgd') must be one of adam, rmsprop"),
+    (dict(rmsprop_epsilon=0.0), "rmsprop_epsilon (0.0) must be > 0"),
+])
+def test_bad_optimizer_settings_stop_with_one_sentence(changes, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        config(**changes)
 
 
 def test_modes_with_their_own_trainer_or_hooks_are_refused():

@@ -1,4 +1,4 @@
-"""Masked SGD and Adam as pure update rules on tensors.
+"""Masked SGD, Adam and RMSProp as pure update rules on tensors.
 
 Why not `keras.optimizers`: PathNet needs two guarantees a stock optimizer does not
 give. (1) Frozen modules stay bit-identical: a zero gradient is not enough under Adam
@@ -26,6 +26,7 @@ from pathnet_tf.core.config import OPTIMIZERS
 
 class _MaskedOptimizer:
     slot_names: tuple = ()
+    slot_init: tuple = ()  # each slot's initial value (0.0 where not given)
 
     def __init__(self, learning_rate: float):
         if not learning_rate > 0:
@@ -68,6 +69,39 @@ class MaskedAdam(_MaskedOptimizer):
             p_new = p - lr_t * m_new / (tf.sqrt(v_new) + self.epsilon)
             new_params.append(tf.where(mask, p_new, p))
             new_slots.append((tf.where(mask, m_new, m), tf.where(mask, v_new, v)))
+        return new_params, new_slots
+
+
+class MaskedRMSProp(_MaskedOptimizer):
+    """RMSProp as A3C used it (Mnih et al. 2016; the TF1 PathNet code's A3C, jsikyoon/
+    pathnet `rmsprop_applier.py` and `constants.py`: decay 0.99, epsilon 0.1, no
+    momentum), TensorFlow 1's rule: `ms <- decay * ms + (1 - decay) * g^2`,
+    `w <- w - lr * g / sqrt(ms + epsilon)` (epsilon inside the root), `ms` starting at
+    1 (`slot_init`), as TF1's `RMSPropOptimizer` starts it. One slot, ms.
+
+    For the RL learner (`rl/a2c.py`), which honours `slot_init`; the supervised trainers
+    start every slot at zero and take `make_optimizer`'s optimizers only."""
+
+    name = "rmsprop"
+    slot_names = ("ms",)
+    slot_init = (1.0,)
+
+    def __init__(self, learning_rate: float, decay: float = 0.99, epsilon: float = 0.1):
+        super().__init__(learning_rate)
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"decay ({decay}) must be in [0, 1)")
+        if not epsilon > 0:
+            raise ValueError(f"epsilon ({epsilon}) must be > 0")
+        self.decay, self.epsilon = decay, epsilon
+
+    def update(self, step, params, grads, masks, slots, learning_rate):
+        del step
+        new_params, new_slots = [], []
+        for p, g, mask, (ms,) in zip(params, grads, masks, slots):
+            ms_new = self.decay * ms + (1.0 - self.decay) * tf.square(g)
+            p_new = p - learning_rate * g / tf.sqrt(ms_new + self.epsilon)
+            new_params.append(tf.where(mask, p_new, p))
+            new_slots.append((tf.where(mask, ms_new, ms),))
         return new_params, new_slots
 
 

@@ -11,9 +11,10 @@ modules, and the pathways are a tensor argument: one trace whatever the paths.
 values [W, E])`; `update(frames [T+1, W, E, ...], actions, rewards, dones [T, W, E],
 paths)` is one compiled call: n-step returns bootstrapped from the last frame's
 value, advantages, the policy-gradient, value and entropy terms, gradients clipped by
-global norm, one masked Adam step on the shared weights. The update mask is the
-modules some worker uses and that are not frozen (`model.frozen`), plus the game's
-two heads: frozen rows and their Adam slots stay bit-identical (`optimizers.py`).
+global norm, one masked Adam step (or RMSProp's, `config.optimizer`) on the shared
+weights. The update mask is the modules some worker uses and that are not frozen
+(`model.frozen`), plus the game's two heads: frozen rows and their optimizer slots stay
+bit-identical (`optimizers.py`).
 
 Switches of issue 25 (off by default): `head_learning_rate` gives the game's two heads
 their own Adam rate; `config.frozen_output_scale` multiplies the last module layer's
@@ -33,7 +34,7 @@ import tensorflow as tf
 
 from pathnet_tf.core.layers import PathNetConv2D
 from pathnet_tf.core.model import PathNet
-from pathnet_tf.core.optimizers import MaskedAdam
+from pathnet_tf.core.optimizers import MaskedAdam, MaskedRMSProp
 
 
 def build_model(config) -> PathNet:
@@ -158,7 +159,7 @@ FEATURES = {"mask": features_mask, "gather": features_gather}
 
 class A2CLearner:
     """One game's heads (a policy head of `num_actions` logits and a value head, added
-    to `model` now, never shared), a fresh masked Adam and the two compiled calls.
+    to `model` now, never shared), a fresh masked optimizer and the two compiled calls.
 
     `config`: a `MinAtarConfig` (W, E, T, discount, costs, learning rate, clipping);
     `num_active`: N of the pathways the calls take (None: `config.num_active`)."""
@@ -175,13 +176,17 @@ class A2CLearner:
             self.variables += [layer.kernel, layer.bias]
         for head in (model.readouts[self.policy_head], model.readouts[self.value_head]):
             self.variables += [head.kernel, head.bias]
-        self.optimizer = MaskedAdam(config.learning_rate)
-        # the heads' own rate (None: one Adam step with the trunk's); Adam is elementwise,
-        # so the heads' step is the same rule with another rate
+        self.optimizer = (MaskedAdam(config.learning_rate) if config.optimizer == "adam"
+                          else MaskedRMSProp(config.learning_rate,
+                                             epsilon=config.rmsprop_epsilon))
+        # the heads' own rate (None: one step with the trunk's); both rules are
+        # elementwise, so the heads' step is the same rule with another rate
         self.head_learning_rate = (None if head_learning_rate is None else tf.Variable(
             head_learning_rate, dtype=tf.float32, trainable=False, name="head_learning_rate"))
-        self.slots = [tuple(tf.Variable(tf.zeros(v.shape), trainable=False)
-                            for _ in self.optimizer.slot_names) for v in self.variables]
+        starts = dict(zip(self.optimizer.slot_names, self.optimizer.slot_init))
+        self.slots = [tuple(tf.Variable(tf.fill(v.shape, starts.get(name, 0.0)),
+                                        trainable=False)
+                            for name in self.optimizer.slot_names) for v in self.variables]
         # what `act` reads: the weights themselves, or (`overlap_updates`) a copy that
         # `sync` refreshes, so that acting beside an update sees one set of weights
         self.acting = (self.variables if not config.overlap_updates else

@@ -16,6 +16,8 @@ from pathnet_tf.core.shapes import COMPUTE_MODES
 from pathnet_tf.rl.envs import check_game, family, frame_spec, num_actions
 from pathnet_tf.runs.modes import MODES
 
+RL_OPTIMIZERS = ("adam", "rmsprop")  # a2c.A2CLearner's update rules
+
 
 def runnable_modes() -> list[str]:
     """The modes of the table the RL runner can run as their entry says: those without
@@ -66,7 +68,13 @@ class MinAtarConfig:
     the network learns, in a second thread), so every rollout is
     played on the weights from before the last update (a lag of one update; off:
     A2C as published). The loop waits for both at each progress line and checkpoint,
-    so a stopped run resumes exactly."""
+    so a stopped run resumes exactly.
+
+    optimizer: the update rule of both games, "adam" (this project's default) or
+    "rmsprop", A3C's and the TF1 PathNet code's (`core.optimizers.MaskedRMSProp`: decay
+    0.99, no momentum, its mean square starting at 1); rmsprop_epsilon: its epsilon,
+    inside the square root (0.1: the TF1 code's `RMSP_EPSILON`; OpenAI Baselines' A2C
+    uses 1e-5)."""
 
     game_a: str = "breakout"
     game_b: str = "space_invaders"
@@ -102,6 +110,8 @@ class MinAtarConfig:
     heads_from_a: bool = False
     num_active_b: int | None = None
     overlap_updates: bool = False
+    optimizer: str = "adam"
+    rmsprop_epsilon: float = 0.1
 
     def __post_init__(self):
         check_game(self.game_a)
@@ -156,6 +166,11 @@ class MinAtarConfig:
             raise ValueError(f"value_warmup_b ({self.value_warmup_b}) must be >= 0")
         if not self.layer_scale > 0:
             raise ValueError(f"layer_scale ({self.layer_scale}) must be > 0")
+        if self.optimizer not in RL_OPTIMIZERS:
+            raise ValueError(f"optimizer ({self.optimizer!r}) must be one of "
+                             f"{', '.join(RL_OPTIMIZERS)}")
+        if not self.rmsprop_epsilon > 0:
+            raise ValueError(f"rmsprop_epsilon ({self.rmsprop_epsilon}) must be > 0")
         mode = MODES[self.mode]
         if self.heads_from_a and not mode.train_earlier:
             raise ValueError(f"heads_from_a needs a mode that learns game A (mode "

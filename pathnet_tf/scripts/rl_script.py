@@ -8,7 +8,7 @@ from __future__ import annotations
 from absl import flags
 
 from pathnet_tf.experiments import cli
-from pathnet_tf.rl.config import runnable_modes
+from pathnet_tf.rl.config import RL_OPTIMIZERS, runnable_modes
 from pathnet_tf.runs.modes import MODES
 
 
@@ -43,7 +43,7 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
     flags.DEFINE_integer("envs_per_worker", d.envs_per_worker, "Environments per worker.")
     flags.DEFINE_integer("n_steps", d.n_steps, text["n_steps"])
     flags.DEFINE_float("discount", d.discount, text["discount"])
-    flags.DEFINE_float("learning_rate", d.learning_rate, "Adam's learning rate.")
+    flags.DEFINE_float("learning_rate", d.learning_rate, "The optimizer's learning rate.")
     flags.DEFINE_float("entropy_cost", d.entropy_cost, "Weight of the entropy bonus.")
     flags.DEFINE_float("value_cost", d.value_cost, "Weight of the value loss.")
     flags.DEFINE_float("max_grad_norm", d.max_grad_norm, "Clip gradients to this global norm "
@@ -78,6 +78,10 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
     flags.DEFINE_boolean("overlap_updates", d.overlap_updates, "Run each update beside "
                          "the next rollout, which then acts on one-update-old weights "
                          "(the games step while the network learns; off: A2C as published).")
+    flags.DEFINE_enum("optimizer", d.optimizer, list(RL_OPTIMIZERS), "The update rule: "
+                      "adam, or rmsprop as A3C and the TF1 PathNet code (decay 0.99).")
+    flags.DEFINE_float("rmsprop_epsilon", d.rmsprop_epsilon, "RMSProp's epsilon, inside "
+                       "the square root (0.1: the TF1 PathNet code's; Baselines' A2C 1e-5).")
     flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
     cli.define_run_flags(workdir)
     flags.FLAGS.set_default("checkpoint_every", 500)
