@@ -123,6 +123,8 @@ def script(*flags):
     (["--num_workers=-2"], "num_workers (-2) must be a positive integer"),
     (["--num_active=5", "--num_modules=4"], "num_active (5) must be <= num_modules (4)"),
     (["--conv_layers=8:3"], "conv_layers[0] ((8, 3)) must be three positive"),
+    (["--optimizer=rmsprop", "--rmsprop_epsilon=0"], "rmsprop_epsilon (0.0) must be > 0"),
+    (["--optimizer=sgd"], "flag --optimizer=sgd: value should be one of <adam|rmsprop>"),
 ])
 def test_bad_inputs_stop_with_one_line(tmp_path, flags, message):
     done = script(*flags, f"--workdir={tmp_path / 'w'}")
