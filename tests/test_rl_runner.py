@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from pathnet_tf.files import checkpoint
 from pathnet_tf.files.workdir import RunTerminated
 from pathnet_tf.rl import runner
 from pathnet_tf.rl.config import MinAtarConfig
@@ -255,9 +256,10 @@ def test_reuse_diagnostics_count_a_population_that_never_leaves_the_frozen_path(
             "B_breakout/reuse/winner_frozen"} <= tags
 
 
-def assert_resumes_exactly(settings, workdir, whole: dict, stop_at: int) -> None:
+def assert_resumes_exactly(settings, workdir, whole: dict, stop_at: int, **options) -> None:
     """A run of `settings` stopped at the `stop_at`-th call of `stop` (in game B) and
-    resumed from its checkpoint gives `whole`, the uninterrupted run's results."""
+    resumed from its checkpoint gives `whole`, the uninterrupted run's results.
+    `options`: more arguments of `run_transfer`, both times."""
     calls = []
 
     def stop_in_game_b():
@@ -267,9 +269,9 @@ def assert_resumes_exactly(settings, workdir, whole: dict, stop_at: int) -> None
     workdir = runner.prepare_workdir(workdir)
     with pytest.raises(RunTerminated, match="in game B"):
         runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
-                            tensorboard="none", stop=stop_in_game_b)
+                            tensorboard="none", stop=stop_in_game_b, **options)
     resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
-                                  tensorboard="none")
+                                  tensorboard="none", **options)
     assert without_timings(resumed) == without_timings(whole)
 
 
@@ -477,6 +479,81 @@ def test_rmsprop_runs_from_a_mean_square_of_one_and_resumes_exactly(tmp_path):
 def test_bad_optimizer_settings_stop_with_one_sentence(changes, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         config(**changes)
+
+
+# -- game_a_from: game B from another run's finished game A -------------------------------
+
+def test_game_b_starts_from_another_runs_finished_game_a(tmp_path):
+    source = runner.run_transfer(config(game_b="breakout", frames=144), tmp_path / "source",
+                                 log=lambda line: None, tensorboard="none")
+    snapshot = tmp_path / "source" / "ckpt" / "game_a.npz"
+    _, header = checkpoint.load(snapshot)
+    assert header["phase"] == 1 and "game" not in header
+    assert without_timings(header["finished"][0]) == without_timings(source["game_a"])
+    # game B alone, its own seed and transfer switches, on the source's game A
+    settings = config(game_b="breakout", frames=144, seed=7, seed_fraction=1.0,
+                      mutation_rate_b=0.0, heads_from_a=True)
+    lines = []
+    started = runner.run_transfer(settings, tmp_path / "b", log=lines.append,
+                                  tensorboard="none", game_a_from=tmp_path / "source")
+    assert without_timings(started["game_a"]) == without_timings(source["game_a"])
+    assert started["game_a_from"] == str(snapshot) and started["config"]["seed"] == 7
+    assert started["game_b"]["frames"] == 144 and started["game_b"]["episodes"] > 0
+    reuse = started["game_b"]["reuse"]
+    assert reuse["seeded"] == 4 and reuse["reference_path"] == source["game_a"]["best_path"]
+    assert reuse["holding"] == [4] * len(reuse["holding"])  # mutation 0: all on A's path
+    assert any(line.startswith("game A from ") for line in lines)
+    assert not (tmp_path / "b" / "ckpt" / "game_a.npz").exists()
+    again = runner.run_transfer(settings, tmp_path / "again", log=lambda line: None,
+                                tensorboard="none", game_a_from=snapshot)
+    assert without_timings(again) == without_timings(started)
+    assert_resumes_exactly(settings, tmp_path / "killed", started, stop_at=3,
+                           game_a_from=snapshot)
+
+
+def test_game_a_from_refuses_what_does_not_fit(tmp_path):
+    runner.run_transfer(config(game_b="breakout", frames=72), tmp_path / "source",
+                        log=lambda line: None, tensorboard="none")
+    source = tmp_path / "source"
+    cases = [
+        (config(units=8), "learned game A with other settings (differing: units)"),
+        (config(mode="finetune"), "(differing: mode)"),
+        (config(mode="independent"), "needs a mode that learns game A"),
+    ]
+    for settings, message in cases:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            runner.run_transfer(settings, tmp_path / "new", log=lambda line: None,
+                                tensorboard="none", game_a_from=source)
+    with pytest.raises(ValueError, match="holds no finished game A"):
+        runner.run_transfer(config(), tmp_path / "new", game_a_from=tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="must be another run's workdir"):
+        runner.run_transfer(config(), source, game_a_from=source)
+    done = script(f"--game_a_from={tmp_path / 'nowhere'}", f"--workdir={tmp_path / 'w'}")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error: game_a_from (")
+    assert not (tmp_path / "w").exists()
+
+
+def test_a_checkpoint_written_before_a_switch_existed_resumes_at_its_default(tmp_path):
+    settings = config(game_b="breakout", frames=144)
+    whole = runner.run_transfer(settings, tmp_path / "whole", log=lambda line: None,
+                                tensorboard="none")
+    workdir = runner.prepare_workdir(tmp_path / "old")
+    calls = []
+    with pytest.raises(RunTerminated):
+        runner.run_transfer(settings, workdir, log=lambda line: None, checkpoint_every=0,
+                            tensorboard="none", stop=lambda: calls.append(1) or len(calls) == 8)
+    path = workdir / "ckpt" / "checkpoint.npz"
+    arrays, header = checkpoint.load(path)
+    for key in ("optimizer", "rmsprop_epsilon"):  # as a checkpoint of 5adadf5 has it
+        del header["config"][key]
+    checkpoint.save(path, arrays, header)
+    with pytest.raises(checkpoint.CheckpointError, match=r"differing: optimizer\)"):
+        runner.run_transfer(config(game_b="breakout", frames=144, optimizer="rmsprop"),
+                            workdir, log=lambda line: None, tensorboard="none")
+    resumed = runner.run_transfer(settings, workdir, log=lambda line: None,
+                                  tensorboard="none")
+    assert without_timings(resumed) == without_timings(whole)
 
 
 def test_modes_with_their_own_trainer_or_hooks_are_refused():

@@ -9,6 +9,7 @@ states, the phase and the evolve loop's counters and history.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -59,3 +60,27 @@ def load(path: str | os.PathLike) -> tuple[dict, dict]:
                               f"{header.get('format_version')}, this code reads "
                               f"{FORMAT_VERSION}")
     return arrays, header
+
+
+def _defaults(config) -> dict:
+    """`config`'s top-level fields with a default, name -> the default as JSON reads it
+    back (none for a config that is not a dataclass)."""
+    if not dataclasses.is_dataclass(config):
+        return {}
+    defaults = {}
+    for field in dataclasses.fields(config):
+        if field.default is not dataclasses.MISSING:
+            defaults[field.name] = json.loads(json.dumps(field.default))
+    return defaults
+
+
+def with_added_defaults(saved, config):
+    """`saved` (a config dict read from a checkpoint) with every field it lacks that
+    `config` holds at its default filled in from `config`: a checkpoint written before
+    a switch existed ran as the switch's default does."""
+    if not isinstance(saved, dict):
+        return saved
+    current = json.loads(json.dumps(config.to_dict()))
+    defaults = _defaults(config)
+    return {**{key: value for key, value in current.items()
+               if key not in saved and key in defaults and value == defaults[key]}, **saved}

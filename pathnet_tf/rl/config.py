@@ -10,6 +10,8 @@ kernels, stride 1), and the A2C settings of docs/minatar.md's sweep.
 from __future__ import annotations
 
 import dataclasses
+import json
+import pathlib
 
 from pathnet_tf.core.checks import check_positive_ints
 from pathnet_tf.core.shapes import COMPUTE_MODES
@@ -254,6 +256,46 @@ class AtariConfig(MinAtarConfig):
     learning_rate: float = 0.0005
     sticky_action_prob: float = 0.25
     log_every: int = 100
+
+
+# what a run may set differently from the run whose game A it starts from (`game_a_from`):
+# game B's own settings, and what only acts while a game is learned
+GAME_B_FIELDS = ("game_b", "seed", "frames", "log_every", "overlap_updates", "seed_fraction",
+                 "head_learning_rate", "frozen_output_scale", "head_init_scale",
+                 "mutation_rate_b", "value_warmup_b", "heads_from_a", "num_active_b")
+
+
+def game_a_snapshot(source) -> pathlib.Path:
+    """The file of a finished game A in `source`: a run's workdir (its
+    `ckpt/game_a.npz`, written when its game A ends) or the file itself."""
+    path = pathlib.Path(source)
+    return path / "ckpt" / "game_a.npz" if path.is_dir() else path
+
+
+def check_game_a_source(source, config) -> tuple[dict, dict]:
+    """The finished game A in `source` (`game_a_snapshot`) as `(arrays, header)`, after
+    checking that `config` may start from it: a mode that learns game A, and every
+    setting but `GAME_B_FIELDS` as the source run had it. One `ValueError` sentence
+    otherwise."""
+    from pathnet_tf.files import checkpoint
+
+    path = game_a_snapshot(source)
+    if not MODES[config.mode].train_earlier:
+        raise ValueError(f"game_a_from needs a mode that learns game A (mode "
+                         f"{config.mode!r} learns game B only)")
+    if not path.is_file():
+        raise ValueError(f"game_a_from ({str(source)!r}) holds no finished game A: no "
+                         f"{str(path)!r} (a run writes it when its game A ends)")
+    arrays, header = checkpoint.load(path)
+    saved = checkpoint.with_added_defaults(header.get("config"), config) or {}
+    current = json.loads(json.dumps(config.to_dict()))
+    differing = sorted(key for key in set(saved) | set(current)
+                       if key not in GAME_B_FIELDS and saved.get(key) != current.get(key))
+    if differing:
+        raise ValueError(f"game_a_from ({str(source)!r}) learned game A with other settings "
+                         f"(differing: {', '.join(differing)}); only game B's may differ: "
+                         f"{', '.join(GAME_B_FIELDS)}")
+    return arrays, header
 
 
 def parse_changes(text: str) -> dict:

@@ -50,6 +50,7 @@ from pathnet_tf.files.atomic_io import write_json
 from pathnet_tf.files.workdir import RunTerminated, held_until_sigterm, prepare_workdir
 from pathnet_tf.rl import envs as environments
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
+from pathnet_tf.rl.config import check_game_a_source, game_a_snapshot
 from pathnet_tf.rl.evolution import WorkerPaths
 from pathnet_tf.rl.ray_envs import environment_factory
 from pathnet_tf.runs import modes
@@ -322,6 +323,7 @@ class Transfer:
         self.finished: list[dict | None] = [None, None]
         self.current: GameRun | None = None
         self.elapsed = 0.0
+        self.game_a_from: str | None = None  # the snapshot game A came from, if another run's
 
     def start_game(self) -> GameRun:
         """The current phase's `GameRun`; after game A, its best path is the reference
@@ -351,6 +353,8 @@ class Transfer:
         arrays, names = variable_state(self.model.variables)
         header = {"config": self.config.to_dict(), "phase": self.phase, "variables": names,
                   "finished": self.finished, "elapsed": self.elapsed}
+        if self.game_a_from is not None:
+            header["game_a_from"] = self.game_a_from
         if self.current is not None:
             game_arrays, game_header = self.current.state()
             arrays.update({f"game/{name}": value for name, value in game_arrays.items()})
@@ -360,6 +364,7 @@ class Transfer:
     def load_state(self, arrays: dict, header: dict, path) -> None:
         self.phase, self.finished = header["phase"], header["finished"]
         self.elapsed = header["elapsed"]
+        self.game_a_from = header.get("game_a_from")
         for index in range(self.phase):
             if self.finished[index] is not None:  # its heads, weights loaded below
                 num_actions = environments.num_actions(self.games[index])
@@ -378,6 +383,8 @@ class Transfer:
                    "mode": self.config.mode, "games": list(self.games),
                    "game_a": self.finished[0], "game_b": self.finished[1],
                    "wall_seconds": self.elapsed}
+        if self.game_a_from is not None:
+            results["game_a_from"] = self.game_a_from
         a, b = self.finished
         if self.mode.population and a is not None and b is not None:
             results["overlap"] = overlap(np.asarray(a["best_path"]), np.asarray(b["best_path"]),
@@ -388,7 +395,8 @@ class Transfer:
 def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bool = True,
                  checkpoint_every: int = 100, tensorboard: str = "full",
                  jit_compile: bool = False, backend: str = "local",
-                 ray_actors: int = 2, stop: Callable[[], bool] | None = None) -> dict:
+                 ray_actors: int = 2, stop: Callable[[], bool] | None = None,
+                 game_a_from=None) -> dict:
     """Learns game A then game B as `config.mode` says; writes `config.json`,
     `results.json`, TensorBoard events under `tb/` and a checkpoint every
     `checkpoint_every` updates under `ckpt/` into `workdir`, and returns the results.
@@ -396,11 +404,25 @@ def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bo
     SIGTERM writes a checkpoint and raises `RunTerminated`. `backend`: "local" (the
     games in this process) or "ray" (on `ray_actors` Ray actors, `ray_envs.py`; the
     same results). `stop`: a function asked at every update, True ends the run as
-    SIGTERM does (tests stop a run at a chosen update with it)."""
+    SIGTERM does (tests stop a run at a chosen update with it).
+
+    When game A ends, the run's state is also written to `ckpt/game_a.npz`.
+    `game_a_from`: another run's workdir (or that file): this run takes its finished
+    game A (weights, frozen path, heads, results) and learns only game B, with its own
+    game-B settings (`config.GAME_B_FIELDS`; every other setting must be the source's).
+    Game B is then drawn from this run's seed after loading, so it is not the source
+    run's own game B, even at the same settings."""
     if tensorboard not in TENSORBOARD_LEVELS:
         raise ValueError(f"tensorboard ({tensorboard!r}) must be one of "
                          f"{', '.join(TENSORBOARD_LEVELS)}")
     make_envs = environment_factory(backend, ray_actors)
+    snapshot = None
+    if game_a_from is not None:
+        source = game_a_snapshot(game_a_from)
+        if source.resolve().parent.parent == pathlib.Path(workdir).resolve():
+            raise ValueError(f"game_a_from ({str(game_a_from)!r}) must be another run's "
+                             "workdir: this run starts afresh in its own")
+        snapshot = (source, *check_game_a_source(game_a_from, config))
     workdir = prepare_workdir(workdir)
     with held_until_sigterm(workdir) as sigterm:
         should_stop = sigterm if stop is None else (lambda: sigterm() or stop())
@@ -415,14 +437,16 @@ def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bo
         transfer = Transfer(config, jit_compile, make_envs)
         try:
             return _run(transfer, workdir, loaded, log, checkpoint_every, tensorboard,
-                        should_stop)
+                        should_stop, snapshot)
         finally:
             transfer.close()
 
 
 def _run(transfer: Transfer, workdir: pathlib.Path, loaded, log: Callable[[str], None],
-         checkpoint_every: int, tensorboard: str, stop: Callable[[], bool]) -> dict:
-    """The body of `run_transfer` on a fresh `transfer`, `loaded` its checkpoint or None."""
+         checkpoint_every: int, tensorboard: str, stop: Callable[[], bool],
+         snapshot=None) -> dict:
+    """The body of `run_transfer` on a fresh `transfer`, `loaded` its checkpoint or None,
+    `snapshot` another run's finished game A `(path, arrays, header)` or None."""
     config = transfer.config
     path = workdir / "ckpt" / "checkpoint.npz"
     start = time.perf_counter()
@@ -431,6 +455,13 @@ def _run(transfer: Transfer, workdir: pathlib.Path, loaded, log: Callable[[str],
         shutil.rmtree(workdir / "ckpt", ignore_errors=True)
         (workdir / "results.json").unlink(missing_ok=True)
         write_json(workdir / "config.json", config.to_dict())
+        if snapshot is not None:
+            source, arrays, header = snapshot
+            transfer.load_state(arrays, header, source)
+            transfer.elapsed, transfer.game_a_from = 0.0, str(source)
+            a = transfer.finished[0]
+            log(f"game A from {source}: {a['game']}, {a['frames']} frames, mean return "
+                f"(last {WINDOW} episodes) {a['mean_return_last_100']}")
     else:
         transfer.load_state(*loaded, path)
         where = ("" if transfer.current is None else
@@ -454,6 +485,9 @@ def _run(transfer: Transfer, workdir: pathlib.Path, loaded, log: Callable[[str],
                     f"terminated (SIGTERM) in game {run.label} at frame {run.frames}; "
                     f"checkpoint in {path}: rerun to resume")
             transfer.finish_game()
+            if transfer.phase == 1:  # game A just ended: what game_a_from starts from
+                transfer.elapsed = time.perf_counter() - start
+                checkpoint.save(workdir / "ckpt" / "game_a.npz", *transfer.state())
         transfer.elapsed = time.perf_counter() - start
         results = transfer.results()
     finally:

@@ -225,13 +225,17 @@ class _OneTracePerTask(logging.Filter):
 
 
 def load_checkpoint(path, config):
-    """The checkpoint at `path` if it exists and fits `config`, else None / an error."""
+    """The checkpoint at `path` if it exists and fits `config`, else None / an error.
+    A field the checkpoint's config lacks fits when `config` holds it at its default:
+    the checkpoint was written before that switch existed, when the run behaved as the
+    default does."""
     if not path.exists():
         return None
     arrays, header = checkpoint.load(path)
     current = json.loads(json.dumps(config.to_dict()))
-    if header.get("config") != current:
-        saved = header.get("config") or {}
+    saved = checkpoint.with_added_defaults(header.get("config"), config)
+    if saved != current:
+        saved = saved or {}
         differing = sorted(key for key in set(saved) | set(current)
                            if saved.get(key) != current.get(key))
         raise checkpoint.CheckpointError(

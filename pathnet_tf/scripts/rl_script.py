@@ -82,6 +82,9 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
                       "adam, or rmsprop as A3C and the TF1 PathNet code (decay 0.99).")
     flags.DEFINE_float("rmsprop_epsilon", d.rmsprop_epsilon, "RMSProp's epsilon, inside "
                        "the square root (0.1: the TF1 PathNet code's; Baselines' A2C 1e-5).")
+    flags.DEFINE_string("game_a_from", None, "Another run's workdir whose finished game A "
+                        "this run starts from (its ckpt/game_a.npz): only game B is learned, "
+                        "with this run's game-B settings; the others must be the source's.")
     flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
     cli.define_run_flags(workdir)
     flags.FLAGS.set_default("checkpoint_every", 500)
@@ -96,11 +99,16 @@ def run(config_class, backend: bool = False) -> None:
     FLAGS = flags.FLAGS
     config = cli.rl_config_from_flags(config_class)
     options = {}
+    if FLAGS.game_a_from:
+        from pathnet_tf.rl.config import check_game_a_source
+
+        check_game_a_source(FLAGS.game_a_from, config)
+        options["game_a_from"] = FLAGS.game_a_from
     if backend:
         from pathnet_tf.rl.ray_envs import environment_factory
 
         environment_factory(FLAGS.backend, FLAGS.ray_actors)  # checks them
-        options = {"backend": FLAGS.backend, "ray_actors": FLAGS.ray_actors}
+        options.update(backend=FLAGS.backend, ray_actors=FLAGS.ray_actors)
     from pathnet_tf.files.workdir import prepare_workdir
 
     workdir = prepare_workdir(FLAGS.workdir)
