@@ -43,7 +43,7 @@ class MinAtarConfig:
     Transfer switches (issue 25, docs/transfer.md; the defaults are the paper as this
     project reads it and leave every committed result unchanged): seed_fraction: the
     share of game B's workers whose pathway starts on game A's best path (0: none, 1:
-    all; mutation can move them off). head_learning_rate: Adam's rate for game B's
+    all; mutation can move them off). head_learning_rate: the learning rate of game B's
     policy and value heads (None: learning_rate). frozen_output_scale: factor on a
     frozen module's output where a layer sums its active modules (1: none).
     head_init_scale: factor on game B's freshly drawn policy-head kernel (1: as drawn,

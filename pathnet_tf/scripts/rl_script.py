@@ -57,7 +57,7 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
     flags.DEFINE_integer("log_every", d.log_every, "Updates between progress lines.")
     flags.DEFINE_float("seed_fraction", d.seed_fraction, "Share of game B's workers whose "
                        "pathway starts on game A's best path (0: none, the paper; 1: all).")
-    flags.DEFINE_float("head_learning_rate", None, "Adam's rate for game B's policy and "
+    flags.DEFINE_float("head_learning_rate", None, "The learning rate of game B's policy and "
                        "value heads; default: --learning_rate.")
     flags.DEFINE_float("frozen_output_scale", d.frozen_output_scale, "Factor on the last "
                        "layer's frozen modules' outputs, the features the heads read (1: none).")
