@@ -511,6 +511,18 @@ def test_game_b_starts_from_another_runs_finished_game_a(tmp_path):
                            game_a_from=snapshot)
 
 
+def test_finetune_from_another_runs_game_a_goes_on_along_its_path(tmp_path):
+    source = runner.run_transfer(config(mode="finetune", game_b="breakout", frames=72),
+                                 tmp_path / "source", log=lambda line: None,
+                                 tensorboard="none")
+    started = runner.run_transfer(config(mode="finetune", game_b="breakout", frames=72,
+                                         seed=3), tmp_path / "b", log=lambda line: None,
+                                  tensorboard="none", game_a_from=tmp_path / "source")
+    own = runner.Transfer(config(mode="finetune", seed=3)).fixed_path
+    assert not np.array_equal(own, source["game_a"]["best_path"])  # seed 3 draws another
+    assert started["game_b"]["best_path"] == source["game_a"]["best_path"]
+
+
 def test_game_a_from_refuses_what_does_not_fit(tmp_path):
     runner.run_transfer(config(game_b="breakout", frames=72), tmp_path / "source",
                         log=lambda line: None, tensorboard="none")

@@ -460,6 +460,8 @@ def _run(transfer: Transfer, workdir: pathlib.Path, loaded, log: Callable[[str],
             transfer.load_state(arrays, header, source)
             transfer.elapsed, transfer.game_a_from = 0.0, str(source)
             a = transfer.finished[0]
+            if not transfer.mode.population:  # fine-tune goes on along game A's path,
+                transfer.fixed_path = np.asarray(a["best_path"], np.int32)  # whatever seed
             log(f"game A from {source}: {a['game']}, {a['frames']} frames, mean return "
                 f"(last {WINDOW} episodes) {a['mean_return_last_100']}")
     else:
