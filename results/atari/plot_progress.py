@@ -1,7 +1,8 @@
 """Draws Atari runs' progress lines (the runner's `game A (...): frames F/..., ... mean
 return (last 100 episodes) R, ...`, or pong_diagnosis/a2c_probe.py's `frames F fps ...
 ret R ...`) as the mean score of the last 100 episodes against
-emulator frames, one line per file, beside the uniform random policy's score.
+emulator frames, one line per file, beside the uniform random policy's score. A file
+of `game B (...)` lines draws game B against its own frames.
 
     python results/atari/plot_progress.py OUT.png LABEL=PROGRESS_FILE ...
 """
@@ -14,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-LINES = (re.compile(r"^game A .*frames (\d+)/\d+, .*mean return \(last 100 episodes\) "
+LINES = (re.compile(r"^game [AB] .*frames (\d+)/\d+, .*mean return \(last 100 episodes\) "
                     r"(-?[\d.]+)"),
          re.compile(r"^frames (\d+) fps \d+ ret (-?[\d.]+) "))
 RANDOM_PONG = -20.48  # benchmarks/atari_probe.py --random_episodes=100 (results/atari/README.md)
