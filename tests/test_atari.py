@@ -108,7 +108,8 @@ def test_the_atari_defaults_are_the_paper_s_network_and_minatar_s_are_unchanged(
     switches = {"seed_fraction": 0.0, "head_learning_rate": None,  # issue 25, off
                 "frozen_output_scale": 1.0, "head_init_scale": 1.0, "mutation_rate_b": None,
                 "layer_scale": 1.0, "value_warmup_b": 0, "heads_from_a": False,
-                "num_active_b": None, "overlap_updates": False}
+                "num_active_b": None, "overlap_updates": False,
+                "optimizer": "adam", "rmsprop_epsilon": 0.1}  # issue 27: Adam, as before
     assert now == {**committed, **switches} and not set(switches) & set(committed)
     assert {name: getattr(atari_config, name) for name in switches} == switches
     assert MinAtarConfig().frames_per_update == 320
