@@ -38,9 +38,7 @@ def gradients(loss, values, step):
 def masked_run(optimizer, params, loss, masks=None):
     values = [tf.constant(p) for p in params]
     masks = masks or [tf.ones(p.shape, tf.bool) for p in params]
-    starts = dict(zip(optimizer.slot_names, optimizer.slot_init))
-    slots = [tuple(tf.fill(p.shape, starts.get(name, 0.0)) for name in optimizer.slot_names)
-             for p in params]
+    slots = [optimizer.initial_slots(p.shape) for p in params]
     for step in range(STEPS):
         grads = gradients(loss, values, step)
         values, slots = optimizer.update(tf.constant(step + 1.0), values, grads, masks, slots,
@@ -104,10 +102,9 @@ def test_masked_entries_of_weights_and_slots_stay_exactly(name):
     masks = [tf.constant(np.arange(p.size).reshape(p.shape) % 2 == 0) for p in params]
     optimizer = MaskedRMSProp(0.05) if name == "rmsprop" else make_optimizer(name, 0.05)
     got, slots = masked_run(optimizer, params, loss, masks)
-    starts = dict(zip(optimizer.slot_names, optimizer.slot_init))
     for value, start, mask, slot in zip(got, params, masks, slots):
         mask = mask.numpy()
         np.testing.assert_array_equal(value[~mask], start[~mask])
         assert not np.any(value[mask] == start[mask])
-        for slot_name, tensor in zip(optimizer.slot_names, slot):
-            np.testing.assert_array_equal(tensor.numpy()[~mask], starts.get(slot_name, 0.0))
+        for tensor, initial in zip(slot, optimizer.initial_slots(start.shape)):
+            np.testing.assert_array_equal(tensor.numpy()[~mask], initial.numpy()[~mask])

@@ -28,6 +28,11 @@ class _MaskedOptimizer:
     slot_names: tuple = ()
     slot_init: tuple = ()  # each slot's initial value (0.0 where not given)
 
+    def initial_slots(self, shape) -> tuple:
+        """A variable of `shape`'s slots as they start, one tensor per `slot_names`."""
+        starts = dict(zip(self.slot_names, self.slot_init))
+        return tuple(tf.fill(shape, starts.get(name, 0.0)) for name in self.slot_names)
+
     def __init__(self, learning_rate: float):
         if not learning_rate > 0:
             raise ValueError(f"learning_rate ({learning_rate}) must be > 0")

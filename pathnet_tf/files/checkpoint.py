@@ -74,13 +74,14 @@ def _defaults(config) -> dict:
     return defaults
 
 
-def with_added_defaults(saved, config):
-    """`saved` (a config dict read from a checkpoint) with every field it lacks that
-    `config` holds at its default filled in from `config`: a checkpoint written before
-    a switch existed ran as the switch's default does."""
-    if not isinstance(saved, dict):
-        return saved
+def config_differences(saved, config, ignore=()) -> list[str]:
+    """The fields, sorted, in which `saved` (a config dict read from a checkpoint; None:
+    none) differs from `config`, those in `ignore` aside. A field `saved` lacks does not
+    differ when `config` holds it at its default: the checkpoint was written before that
+    switch existed, when the run behaved as the default does."""
     current = json.loads(json.dumps(config.to_dict()))
     defaults = _defaults(config)
-    return {**{key: value for key, value in current.items()
-               if key not in saved and key in defaults and value == defaults[key]}, **saved}
+    saved = {**{key: value for key, value in current.items()
+                if key in defaults and value == defaults[key]}, **(saved or {})}
+    return sorted(key for key in set(saved) | set(current)
+                  if key not in ignore and saved.get(key) != current.get(key))

@@ -183,10 +183,9 @@ class A2CLearner:
         # elementwise, so the heads' step is the same rule with another rate
         self.head_learning_rate = (None if head_learning_rate is None else tf.Variable(
             head_learning_rate, dtype=tf.float32, trainable=False, name="head_learning_rate"))
-        starts = dict(zip(self.optimizer.slot_names, self.optimizer.slot_init))
-        self.slots = [tuple(tf.Variable(tf.fill(v.shape, starts.get(name, 0.0)),
-                                        trainable=False)
-                            for name in self.optimizer.slot_names) for v in self.variables]
+        self.slots = [tuple(tf.Variable(start, trainable=False)
+                            for start in self.optimizer.initial_slots(v.shape))
+                      for v in self.variables]
         # what `act` reads: the weights themselves, or (`overlap_updates`) a copy that
         # `sync` refreshes, so that acting beside an update sees one set of weights
         self.acting = (self.variables if not config.overlap_updates else

@@ -10,7 +10,6 @@ kernels, stride 1), and the A2C settings of docs/minatar.md's sweep.
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 
 from pathnet_tf.core.checks import check_positive_ints
@@ -287,10 +286,7 @@ def check_game_a_source(source, config) -> tuple[dict, dict]:
         raise ValueError(f"game_a_from ({str(source)!r}) holds no finished game A: no "
                          f"{str(path)!r} (a run writes it when its game A ends)")
     arrays, header = checkpoint.load(path)
-    saved = checkpoint.with_added_defaults(header.get("config"), config) or {}
-    current = json.loads(json.dumps(config.to_dict()))
-    differing = sorted(key for key in set(saved) | set(current)
-                       if key not in GAME_B_FIELDS and saved.get(key) != current.get(key))
+    differing = checkpoint.config_differences(header.get("config"), config, GAME_B_FIELDS)
     if differing:
         raise ValueError(f"game_a_from ({str(source)!r}) learned game A with other settings "
                          f"(differing: {', '.join(differing)}); only game B's may differ: "

@@ -232,12 +232,8 @@ def load_checkpoint(path, config):
     if not path.exists():
         return None
     arrays, header = checkpoint.load(path)
-    current = json.loads(json.dumps(config.to_dict()))
-    saved = checkpoint.with_added_defaults(header.get("config"), config)
-    if saved != current:
-        saved = saved or {}
-        differing = sorted(key for key in set(saved) | set(current)
-                           if saved.get(key) != current.get(key))
+    differing = checkpoint.config_differences(header.get("config"), config)
+    if differing:
         raise checkpoint.CheckpointError(
             f"checkpoint {str(path)!r} was written by a run with other settings "
             f"(differing: {', '.join(differing)}); use another workdir, or --noresume to "
