@@ -6,6 +6,7 @@ backend's results equal to the local one's, and the script's one-line errors."""
 
 import json
 import pathlib
+import random
 import signal
 import subprocess
 import sys
@@ -165,9 +166,11 @@ def test_the_ray_backend_gives_the_local_backend_s_results(tmp_path):
         pass
 
     previous = signal.signal(signal.SIGTERM, handler)
+    random_state = random.getstate()  # Keras seeds its weights from it
     try:
         start_ray(num_cpus=2)
         assert signal.getsignal(signal.SIGTERM) is handler  # not Ray's (exit at once)
+        assert random.getstate() == random_state
     finally:
         signal.signal(signal.SIGTERM, previous)
     try:

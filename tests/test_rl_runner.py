@@ -126,12 +126,29 @@ def script(*flags):
     (["--conv_layers=8:3"], "conv_layers[0] ((8, 3)) must be three positive"),
     (["--optimizer=rmsprop", "--rmsprop_epsilon=0"], "rmsprop_epsilon (0.0) must be > 0"),
     (["--optimizer=sgd"], "flag --optimizer=sgd: value should be one of <adam|rmsprop>"),
+    (["--backend=ray", "--ray_actors=0"], "ray_actors (0) must be a positive integer"),
+    (["--backend=spark"], "flag --backend=spark: value should be one of <local|ray>"),
 ])
 def test_bad_inputs_stop_with_one_line(tmp_path, flags, message):
     done = script(*flags, f"--workdir={tmp_path / 'w'}")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith(f"error: {message}")
     assert "Traceback" not in done.stderr and not (tmp_path / "w").exists()
+
+
+def test_the_script_runs_its_games_on_ray_with_the_local_results(tmp_path):
+    pytest.importorskip("ray", reason="the Ray backend is optional: requirements-ray.txt")
+    tiny = ["--conv_layers=2:3:1", "--units=4", "--num_modules=3", "--num_active=2",
+            "--num_workers=4", "--envs_per_worker=2", "--n_steps=3", "--frames=240",
+            "--evolve_every=2", "--log_every=3", "--fitness_episodes=2",
+            "--tensorboard=none"]
+    results = {}
+    for backend in ("local", "ray"):
+        done = script(*tiny, f"--backend={backend}", f"--workdir={tmp_path / backend}")
+        assert done.returncode == 0, done.stderr[-2000:]
+        results[backend] = json.loads((tmp_path / backend / "results.json").read_text())
+    assert results["local"]["game_b"]["episodes"] > 0
+    assert without_timings(results["ray"]) == without_timings(results["local"])
 
 
 def test_a_workdir_that_is_a_file_stops_with_one_line(tmp_path):

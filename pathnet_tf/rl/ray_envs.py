@@ -61,7 +61,10 @@ def start_ray(num_cpus: int | None = None) -> None:
     """`ray.init()` unless Ray runs already: `RAY_ADDRESS` (a cluster) if set, else a
     local Ray on this machine; the workers find this repository's package. Ray's
     SIGTERM handler (exit at once) is replaced by the one in place before (the
-    runner's: checkpoint, then exit)."""
+    runner's: checkpoint, then exit), and Python's `random` gets back the state it
+    had: `ray.init` draws from it, and Keras seeds the weights it draws later from it,
+    so a run that starts Ray would otherwise begin from other weights than a local one."""
+    import random
     import signal
     import threading
 
@@ -69,6 +72,7 @@ def start_ray(num_cpus: int | None = None) -> None:
 
     if ray.is_initialized():
         return
+    random_state = random.getstate()
     main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM) if main else None
     repository = str(pathlib.Path(__file__).resolve().parents[2])
@@ -79,6 +83,7 @@ def start_ray(num_cpus: int | None = None) -> None:
                                        "TF_CPP_MIN_LOG_LEVEL": "2"}})
     if main and previous is not None:
         signal.signal(signal.SIGTERM, previous)
+    random.setstate(random_state)
 
 
 class RayVectorEnv:

@@ -42,10 +42,6 @@ rl_script.define(
     sticky_action_prob=("Probability that the emulator repeats the previous action on a "
                         "frame (Machado et al. 2018; Gymnasium v5: 0.25)."))
 flags.adopt_module_key_flags(rl_script)  # --helpshort lists them as this script's
-flags.DEFINE_enum("backend", "local", ["local", "ray"],
-                  "Where the games run: local (this process) or ray (--ray_actors Ray actors; "
-                  "set RAY_ADDRESS for a cluster; the network stays here; same results).")
-flags.DEFINE_integer("ray_actors", 2, "Ray actors holding the games (--backend=ray).")
 
 
 def config_from_flags() -> AtariConfig:
@@ -53,7 +49,7 @@ def config_from_flags() -> AtariConfig:
 
 
 def run() -> None:
-    rl_script.run(AtariConfig, backend=True)
+    rl_script.run(AtariConfig)
 
 
 def main(argv):

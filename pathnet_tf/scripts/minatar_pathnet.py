@@ -3,6 +3,7 @@
     python minatar_pathnet.py                                   # breakout -> space_invaders
     python minatar_pathnet.py --mode=independent --seed=3 --workdir=runs/ind3
     python minatar_pathnet.py --game_b=breakout                 # self-transfer
+    RAY_ADDRESS=auto python minatar_pathnet.py --backend=ray --ray_actors=8  # games on Ray
 
 Writes WORKDIR/config.json, WORKDIR/results.json, TensorBoard events in WORKDIR/tb and
 a checkpoint in WORKDIR/ckpt (a rerun resumes from it).

@@ -86,16 +86,20 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
                         "this run starts from (its ckpt/game_a.npz): only game B is learned, "
                         "with this run's game-B settings; the others must be the source's.")
     flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
+    flags.DEFINE_enum("backend", "local", ["local", "ray"],
+                      "Where the games run: local (this process) or ray (--ray_actors Ray "
+                      "actors; set RAY_ADDRESS for a cluster; the network stays here; same "
+                      "results).")
+    flags.DEFINE_integer("ray_actors", 2, "Ray actors holding the games (--backend=ray).")
     cli.define_run_flags(workdir)
     flags.FLAGS.set_default("checkpoint_every", 500)
     flags.FLAGS["checkpoint_every"].help = checkpoint_help
 
 
-def run(config_class, backend: bool = False) -> None:
+def run(config_class) -> None:
     """The script's run: the config from the flags (`config_class`: MinAtarConfig or
-    AtariConfig), the workdir, then `rl.runner.run_transfer`. `backend`: the script
-    has --backend and --ray_actors. Everything that can be wrong is checked before
-    TensorFlow is imported."""
+    AtariConfig), the workdir, then `rl.runner.run_transfer`. Everything that can be
+    wrong is checked before TensorFlow is imported."""
     FLAGS = flags.FLAGS
     config = cli.rl_config_from_flags(config_class)
     options = {}
@@ -104,11 +108,10 @@ def run(config_class, backend: bool = False) -> None:
 
         check_game_a_source(FLAGS.game_a_from, config)
         options["game_a_from"] = FLAGS.game_a_from
-    if backend:
-        from pathnet_tf.rl.ray_envs import environment_factory
+    from pathnet_tf.rl.ray_envs import environment_factory
 
-        environment_factory(FLAGS.backend, FLAGS.ray_actors)  # checks them
-        options.update(backend=FLAGS.backend, ray_actors=FLAGS.ray_actors)
+    environment_factory(FLAGS.backend, FLAGS.ray_actors)  # checks them
+    options.update(backend=FLAGS.backend, ray_actors=FLAGS.ray_actors)
     from pathnet_tf.files.workdir import prepare_workdir
 
     workdir = prepare_workdir(FLAGS.workdir)
