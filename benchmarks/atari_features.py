@@ -13,7 +13,11 @@ is the state, the rest being the pathway's constant); `logit_std_across_actions`
 them `dqn`: the same statistics for the Nature DQN trunk (32-64-64 conv, 512 dense,
 orthogonal init with gain sqrt(2), zero biases; Mnih et al. 2015 as the usual A2C
 implementations initialise it) on the same frames; its policy head (gain 0.01 in
-those implementations) is not drawn. Prints ONE JSON line.
+those implementations) is not drawn. And `plain`: the same statistics for this
+project's own network with one module per layer (M = N = 1, its Glorot init, the loop's
+plain A2C runs) at the Nature DQN's widths and at a PathNet module's widths (8 kernels
+per conv layer, 256 units): a PathNet layer sums N = 4 such modules. Prints ONE JSON
+line.
 
     python benchmarks/atari_features.py
 """
@@ -90,6 +94,18 @@ def main(argv):
         keras.layers.Flatten(),
         keras.layers.Dense(512, activation="relu", kernel_initializer=init)])
     result["dqn"] = statistics(dqn(frames).numpy())
+    result["plain"] = {}
+    for name, conv, units in (("nature_widths", ((32, 8, 4), (64, 4, 2), (64, 3, 1)), 512),
+                              ("module_widths", ((8, 8, 4), (8, 4, 2), (8, 3, 1)), 256)):
+        plain = AtariConfig(game_a=FLAGS.game, conv_layers=conv, units=units,
+                            num_modules=1, num_active=1)
+        model = build_model(plain)
+        learner = A2CLearner(model, plain, envs.num_actions)
+        params = [v.value for v in learner.variables]
+        only = tf.zeros((plain.num_workers, plain.num_layers, 1), tf.int32)
+        features = features_mask(model, params, frames, only, plain.envs_per_worker).numpy()
+        logits = features @ params[-4].numpy() + params[-3].numpy()
+        result["plain"][name] = statistics(features, logits)
     print(json.dumps(result))
 
 
