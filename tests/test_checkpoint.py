@@ -91,3 +91,18 @@ def test_checkpoint_of_other_settings_is_refused(tmp_path):
                        f"--workdir={workdir}")
     assert fresh.returncode == 0, fresh.stderr
     assert json.loads((workdir / "results.json").read_text())["seed"] == 6
+
+
+def test_config_differences_fill_in_only_defaults_and_refuse_a_missing_config():
+    from pathnet_tf.rl.config import MinAtarConfig
+
+    config = MinAtarConfig(seed=3)
+    saved = json.loads(json.dumps(config.to_dict()))
+    assert checkpoint.config_differences(saved, config) == []
+    assert checkpoint.config_differences({**saved, "seed": 4}, config) == ["seed"]
+    assert checkpoint.config_differences({**saved, "seed": 4}, config, ("seed",)) == []
+    older = {key: value for key, value in saved.items() if key not in ("optimizer", "seed")}
+    assert checkpoint.config_differences(older, config) == ["seed"]  # not at its default
+    missing = checkpoint.config_differences(None, MinAtarConfig())
+    assert missing == sorted(key for key, value in saved.items() if value is not None)
+    assert "optimizer" in missing and "seed" in missing  # defaults are not filled in

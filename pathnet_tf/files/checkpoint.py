@@ -76,12 +76,16 @@ def _defaults(config) -> dict:
 
 def config_differences(saved, config, ignore=()) -> list[str]:
     """The fields, sorted, in which `saved` (a config dict read from a checkpoint; None:
-    none) differs from `config`, those in `ignore` aside. A field `saved` lacks does not
-    differ when `config` holds it at its default: the checkpoint was written before that
-    switch existed, when the run behaved as the default does."""
+    none, and then every field differs) differs from `config`, those in `ignore` aside.
+    A field a saved config lacks does not differ when `config` holds it at its default:
+    the checkpoint was written before that switch existed, when the run behaved as the
+    default does."""
     current = json.loads(json.dumps(config.to_dict()))
-    defaults = _defaults(config)
-    saved = {**{key: value for key, value in current.items()
-                if key in defaults and value == defaults[key]}, **(saved or {})}
+    if isinstance(saved, dict):
+        defaults = _defaults(config)
+        saved = {**{key: value for key, value in current.items()
+                    if key in defaults and value == defaults[key]}, **saved}
+    else:
+        saved = {}
     return sorted(key for key in set(saved) | set(current)
                   if key not in ignore and saved.get(key) != current.get(key))
