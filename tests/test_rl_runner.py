@@ -13,7 +13,7 @@ import pytest
 
 from pathnet_tf.files import checkpoint
 from pathnet_tf.files.workdir import RunTerminated
-from pathnet_tf.rl import runner
+from pathnet_tf.rl import runner, widen
 from pathnet_tf.rl.config import MinAtarConfig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -595,3 +595,66 @@ def test_modes_with_their_own_trainer_or_hooks_are_refused():
             config(mode=mode)
     done = script("--mode=ewc")
     assert done.returncode != 0 and "--mode" in done.stderr
+
+
+# -- widen_game_a: a plain network's game A as module 0 of a PathNet ------------------------
+
+def test_widen_game_a_puts_a_plain_networks_game_a_into_pathnet(tmp_path):
+    plain = dict(mode="finetune", num_modules=1, num_active=1, game_b="breakout", frames=72)
+    source = runner.run_transfer(config(**plain), tmp_path / "source", log=lambda line: None,
+                                 tensorboard="none")
+    snapshot = tmp_path / "source" / "ckpt" / "game_a.npz"
+    arrays, header = checkpoint.load(snapshot)
+    settings = config(num_modules=3, num_active=1, game_b="breakout", frames=72, seed=5,
+                      seed_fraction=1.0, mutation_rate_b=0.0)
+    wide, wide_header = widen.widen_game_a(arrays, header, snapshot, settings)
+    assert wide_header["phase"] == 1 and wide_header["config"] == settings.to_dict()
+    assert wide_header["widened_from"] == {"snapshot": str(snapshot), "num_modules": 1,
+                                           "mode": "finetune", "compute": settings.compute}
+    names = [re.sub(r"_\d+/", "/", name) for name in header["variables"]]  # Keras's suffixes
+    assert [re.sub(r"_\d+/", "/", name) for name in wide_header["variables"]] == names
+    for index, name in enumerate(names):
+        small, big = arrays[f"model/{index}"], wide[f"model/{index}"]
+        if name == "path_net/frozen":  # game A's path (module 0) frozen, the rest not
+            assert big.tolist() == [[1.0, 0.0, 0.0]] * len(big)
+        elif name.startswith("modules/"):  # module 0: the source's; 1, 2: fresh
+            assert big.shape[0] == 3 and np.array_equal(big[:1], small)
+            if name.endswith("kernel"):
+                assert not np.allclose(big[1], big[0]) and not np.allclose(big[2], big[1])
+        elif name.startswith("readout"):  # game A's heads, as the source's
+            assert np.array_equal(big, small)
+        else:  # the layers' initialisers' seed states, moved on by the re-initialising
+            assert name.startswith("seed_generator") and big.shape == small.shape
+    assert sum(name.startswith("readout") for name in names) == 4  # 2 heads: kernel, bias
+    lines = []
+    started = runner.run_transfer(settings, tmp_path / "b", log=lines.append,
+                                  tensorboard="none", game_a_from=snapshot, widen_game_a=True)
+    assert without_timings(started["game_a"]) == without_timings(source["game_a"])
+    assert started["game_a_from"] == str(snapshot) and started["mode"] == "pathnet"
+    reuse = started["game_b"]["reuse"]
+    assert reuse["reference_path"] == [[0]] * settings.num_layers
+    assert reuse["holding"] == [4] * len(reuse["holding"])  # seeded, no mutation
+    assert started["game_b"]["frames"] == 72 and started["game_b"]["episodes"] > 0
+    assert_resumes_exactly(settings, tmp_path / "killed", started, stop_at=2,
+                           game_a_from=snapshot, widen_game_a=True)
+
+
+def test_widen_game_a_refuses_what_does_not_fit(tmp_path):
+    plain = dict(mode="finetune", num_modules=2, num_active=1, game_b="breakout", frames=72)
+    runner.run_transfer(config(**plain), tmp_path / "source", log=lambda line: None,
+                        tensorboard="none")
+    source = tmp_path / "source"
+    cases = [
+        (config(num_modules=3, num_active=1, units=8), "(differing: units)"),
+        (config(num_modules=1, num_active=1), "num_modules (1) must be at least the 2"),
+    ]
+    for settings, message in cases:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            runner.run_transfer(settings, tmp_path / "new", log=lambda line: None,
+                                tensorboard="none", game_a_from=source, widen_game_a=True)
+    with pytest.raises(ValueError, match=re.escape("(differing: mode, num_modules)")):
+        runner.run_transfer(config(num_modules=3, num_active=1), tmp_path / "new",
+                            log=lambda line: None, game_a_from=source)
+    done = script("--widen_game_a", f"--workdir={tmp_path / 'w'}")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "error: --widen_game_a needs --game_a_from"

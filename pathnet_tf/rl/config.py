@@ -271,10 +271,11 @@ def game_a_snapshot(source) -> pathlib.Path:
     return path / "ckpt" / "game_a.npz" if path.is_dir() else path
 
 
-def check_game_a_source(source, config) -> tuple[dict, dict]:
+def check_game_a_source(source, config, widen: bool = False) -> tuple[dict, dict]:
     """The finished game A in `source` (`game_a_snapshot`) as `(arrays, header)`, after
     checking that `config` may start from it: a mode that learns game A, and every
-    setting but `GAME_B_FIELDS` as the source run had it. One `ValueError` sentence
+    setting but `GAME_B_FIELDS` as the source run had it (`widen`: also more modules,
+    another mode or compute, `widen.check_widening`). One `ValueError` sentence
     otherwise."""
     from pathnet_tf.files import checkpoint
 
@@ -286,6 +287,11 @@ def check_game_a_source(source, config) -> tuple[dict, dict]:
         raise ValueError(f"game_a_from ({str(source)!r}) holds no finished game A: no "
                          f"{str(path)!r} (a run writes it when its game A ends)")
     arrays, header = checkpoint.load(path)
+    if widen:
+        from pathnet_tf.rl.widen import check_widening
+
+        check_widening(header, config, source)
+        return arrays, header
     differing = checkpoint.config_differences(header.get("config"), config, GAME_B_FIELDS)
     if differing:
         raise ValueError(f"game_a_from ({str(source)!r}) learned game A with other settings "

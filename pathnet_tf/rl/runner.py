@@ -396,7 +396,7 @@ def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bo
                  checkpoint_every: int = 100, tensorboard: str = "full",
                  jit_compile: bool = False, backend: str = "local",
                  ray_actors: int = 2, stop: Callable[[], bool] | None = None,
-                 game_a_from=None) -> dict:
+                 game_a_from=None, widen_game_a: bool = False) -> dict:
     """Learns game A then game B as `config.mode` says; writes `config.json`,
     `results.json`, TensorBoard events under `tb/` and a checkpoint every
     `checkpoint_every` updates under `ckpt/` into `workdir`, and returns the results.
@@ -411,7 +411,9 @@ def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bo
     game A (weights, frozen path, heads, results) and learns only game B, with its own
     game-B settings (`config.GAME_B_FIELDS`; every other setting must be the source's).
     Game B is then drawn from this run's seed after loading, so it is not the source
-    run's own game B, even at the same settings."""
+    run's own game B, even at the same settings. `widen_game_a`: the source may have
+    fewer modules per layer, another mode or compute; its game A is moved into this
+    run's PathNet first (`widen.widen_game_a`)."""
     if tensorboard not in TENSORBOARD_LEVELS:
         raise ValueError(f"tensorboard ({tensorboard!r}) must be one of "
                          f"{', '.join(TENSORBOARD_LEVELS)}")
@@ -422,7 +424,12 @@ def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bo
         if source.resolve().parent.parent == pathlib.Path(workdir).resolve():
             raise ValueError(f"game_a_from ({str(game_a_from)!r}) must be another run's "
                              "workdir: this run starts afresh in its own")
-        snapshot = (source, *check_game_a_source(game_a_from, config))
+        arrays, header = check_game_a_source(game_a_from, config, widen_game_a)
+        if widen_game_a:
+            from pathnet_tf.rl.widen import widen_game_a as widen
+
+            arrays, header = widen(arrays, header, source, config)
+        snapshot = (source, arrays, header)
     workdir = prepare_workdir(workdir)
     with held_until_sigterm(workdir) as sigterm:
         should_stop = sigterm if stop is None else (lambda: sigterm() or stop())

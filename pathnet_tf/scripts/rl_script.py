@@ -85,6 +85,10 @@ def define(defaults, game_a_help: str, frames_help: str, workdir: str,
     flags.DEFINE_string("game_a_from", None, "Another run's workdir whose finished game A "
                         "this run starts from (its ckpt/game_a.npz): only game B is learned, "
                         "with this run's game-B settings; the others must be the source's.")
+    flags.DEFINE_boolean("widen_game_a", False, "Let --game_a_from hold fewer modules per "
+                         "layer (e.g. a plain network: --num_modules=1) and another mode: "
+                         "its modules become the first of each layer here, then this mode "
+                         "ends game A (pathnet: freeze its path, re-initialise the rest).")
     flags.DEFINE_boolean("jit_compile", True, text["jit_compile"])
     flags.DEFINE_enum("backend", "local", ["local", "ray"],
                       "Where the games run: local (this process) or ray (--ray_actors Ray "
@@ -106,8 +110,10 @@ def run(config_class) -> None:
     if FLAGS.game_a_from:
         from pathnet_tf.rl.config import check_game_a_source
 
-        check_game_a_source(FLAGS.game_a_from, config)
-        options["game_a_from"] = FLAGS.game_a_from
+        check_game_a_source(FLAGS.game_a_from, config, FLAGS.widen_game_a)
+        options.update(game_a_from=FLAGS.game_a_from, widen_game_a=FLAGS.widen_game_a)
+    elif FLAGS.widen_game_a:
+        raise ValueError("--widen_game_a needs --game_a_from")
     from pathnet_tf.rl.ray_envs import environment_factory
 
     environment_factory(FLAGS.backend, FLAGS.ray_actors)  # checks them
