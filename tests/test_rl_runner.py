@@ -13,7 +13,7 @@ import pytest
 
 from pathnet_tf.files import checkpoint
 from pathnet_tf.files.workdir import RunTerminated
-from pathnet_tf.rl import runner, widen
+from pathnet_tf.rl import a2c, runner, widen
 from pathnet_tf.rl.config import MinAtarConfig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -600,17 +600,18 @@ def test_modes_with_their_own_trainer_or_hooks_are_refused():
 # -- widen_game_a: a plain network's game A as module 0 of a PathNet ------------------------
 
 def test_widen_game_a_puts_a_plain_networks_game_a_into_pathnet(tmp_path):
-    plain = dict(mode="finetune", num_modules=1, num_active=1, game_b="breakout", frames=72)
+    plain = dict(mode="finetune", num_modules=1, num_active=1, game_b="breakout", frames=72,
+                 compute="mask")
     source = runner.run_transfer(config(**plain), tmp_path / "source", log=lambda line: None,
                                  tensorboard="none")
     snapshot = tmp_path / "source" / "ckpt" / "game_a.npz"
     arrays, header = checkpoint.load(snapshot)
     settings = config(num_modules=3, num_active=1, game_b="breakout", frames=72, seed=5,
-                      seed_fraction=1.0, mutation_rate_b=0.0)
+                      seed_fraction=1.0, mutation_rate_b=0.0, compute="gather")
     wide, wide_header = widen.widen_game_a(arrays, header, snapshot, settings)
     assert wide_header["phase"] == 1 and wide_header["config"] == settings.to_dict()
     assert wide_header["widened_from"] == {"snapshot": str(snapshot), "num_modules": 1,
-                                           "mode": "finetune", "compute": settings.compute}
+                                           "mode": "finetune", "compute": "mask"}
     names = [re.sub(r"_\d+/", "/", name) for name in header["variables"]]  # Keras's suffixes
     assert [re.sub(r"_\d+/", "/", name) for name in wide_header["variables"]] == names
     for index, name in enumerate(names):
@@ -626,6 +627,19 @@ def test_widen_game_a_puts_a_plain_networks_game_a_into_pathnet(tmp_path):
         else:  # the layers' initialisers' seed states, moved on by the re-initialising
             assert name.startswith("seed_generator") and big.shape == small.shape
     assert sum(name.startswith("readout") for name in names) == 4  # 2 heads: kernel, bias
+    # game A's path in the wide PathNet computes the plain network's features
+    features = []
+    for settings_, arrays_, header_ in ((config(**plain), arrays, header),
+                                        (settings, wide, wide_header)):
+        transfer = runner.Transfer(settings_)
+        transfer.load_state(arrays_, header_, snapshot)
+        params = [v for layer in transfer.model.module_layers for v in (layer.kernel, layer.bias)]
+        frames = np.random.default_rng(0).random((8, *settings_.frame_shape), np.float32)
+        paths = np.zeros((4, settings_.num_layers, 1), np.int32)  # W = 4 workers, module 0
+        features.append(a2c.FEATURES[settings_.compute](transfer.model, params, frames,
+                                                        paths, 2).numpy())
+    assert np.abs(features[0]).max() > 0
+    np.testing.assert_allclose(features[1], features[0], rtol=1e-5, atol=1e-5)
     lines = []
     started = runner.run_transfer(settings, tmp_path / "b", log=lines.append,
                                   tensorboard="none", game_a_from=snapshot, widen_game_a=True)
