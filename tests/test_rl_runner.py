@@ -645,6 +645,7 @@ def test_widen_game_a_puts_a_plain_networks_game_a_into_pathnet(tmp_path):
                                   tensorboard="none", game_a_from=snapshot, widen_game_a=True)
     assert without_timings(started["game_a"]) == without_timings(source["game_a"])
     assert started["game_a_from"] == str(snapshot) and started["mode"] == "pathnet"
+    assert started["widened_from"] == wide_header["widened_from"]
     reuse = started["game_b"]["reuse"]
     assert reuse["reference_path"] == [[0]] * settings.num_layers
     assert reuse["holding"] == [4] * len(reuse["holding"])  # seeded, no mutation

@@ -324,6 +324,7 @@ class Transfer:
         self.current: GameRun | None = None
         self.elapsed = 0.0
         self.game_a_from: str | None = None  # the snapshot game A came from, if another run's
+        self.widened_from: dict | None = None  # what it was before `--widen_game_a`, if widened
 
     def start_game(self) -> GameRun:
         """The current phase's `GameRun`; after game A, its best path is the reference
@@ -355,6 +356,8 @@ class Transfer:
                   "finished": self.finished, "elapsed": self.elapsed}
         if self.game_a_from is not None:
             header["game_a_from"] = self.game_a_from
+        if self.widened_from is not None:
+            header["widened_from"] = self.widened_from
         if self.current is not None:
             game_arrays, game_header = self.current.state()
             arrays.update({f"game/{name}": value for name, value in game_arrays.items()})
@@ -365,6 +368,7 @@ class Transfer:
         self.phase, self.finished = header["phase"], header["finished"]
         self.elapsed = header["elapsed"]
         self.game_a_from = header.get("game_a_from")
+        self.widened_from = header.get("widened_from")
         for index in range(self.phase):
             if self.finished[index] is not None:  # its heads, weights loaded below
                 num_actions = environments.num_actions(self.games[index])
@@ -385,6 +389,8 @@ class Transfer:
                    "wall_seconds": self.elapsed}
         if self.game_a_from is not None:
             results["game_a_from"] = self.game_a_from
+        if self.widened_from is not None:
+            results["widened_from"] = self.widened_from
         a, b = self.finished
         if self.mode.population and a is not None and b is not None:
             results["overlap"] = overlap(np.asarray(a["best_path"]), np.asarray(b["best_path"]),

@@ -61,7 +61,8 @@ def widen_game_a(arrays: dict, header: dict, source, config) -> tuple[dict, dict
     """The snapshot `(arrays, header)` of a finished game A (from `source`, for
     messages) as a finished game A of `config`'s wider PathNet (module docstring):
     `(arrays, header)` as `runner.Transfer.load_state` takes them, with
-    `header["widened_from"]` naming the source and its modules per layer."""
+    `header["widened_from"]` naming the source and its modules per layer, mode and
+    compute (the run's results.json carries it on)."""
     from pathnet_tf.rl import envs as environments
     from pathnet_tf.rl.runner import Transfer
     from pathnet_tf.runs import modes
@@ -81,7 +82,6 @@ def widen_game_a(arrays: dict, header: dict, source, config) -> tuple[dict, dict
     modes.get(config.mode).between(wide.model, best_path)
     wide.phase, wide.finished = 1, copy.deepcopy(small.finished)
     wide.elapsed = small.elapsed
-    arrays, header = wide.state()
-    header["widened_from"] = {"snapshot": str(source), **{
-        name: getattr(narrow, name) for name in WIDEN_FIELDS}}
-    return arrays, header
+    wide.widened_from = {"snapshot": str(source), **{name: getattr(narrow, name)
+                                                     for name in WIDEN_FIELDS}}
+    return wide.state()
