@@ -13,7 +13,7 @@ import pytest
 
 from pathnet_tf.files import checkpoint
 from pathnet_tf.files.workdir import RunTerminated
-from pathnet_tf.rl import a2c, runner, widen
+from pathnet_tf.rl import a2c, runner
 from pathnet_tf.rl.config import MinAtarConfig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -608,7 +608,7 @@ def test_widen_game_a_puts_a_plain_networks_game_a_into_pathnet(tmp_path):
     arrays, header = checkpoint.load(snapshot)
     settings = config(num_modules=3, num_active=1, game_b="breakout", frames=72, seed=5,
                       seed_fraction=1.0, mutation_rate_b=0.0, compute="gather")
-    wide, wide_header = widen.widen_game_a(arrays, header, snapshot, settings)
+    wide, wide_header = runner.widen(arrays, header, snapshot, settings)
     assert wide_header["phase"] == 1 and wide_header["config"] == settings.to_dict()
     assert wide_header["widened_from"] == {"snapshot": str(snapshot), "num_modules": 1,
                                            "mode": "finetune", "compute": "mask"}

@@ -275,7 +275,7 @@ def check_game_a_source(source, config, widen: bool = False) -> tuple[dict, dict
     """The finished game A in `source` (`game_a_snapshot`) as `(arrays, header)`, after
     checking that `config` may start from it: a mode that learns game A, and every
     setting but `GAME_B_FIELDS` as the source run had it (`widen`: also more modules,
-    another mode or compute, `widen.check_widening`). One `ValueError` sentence
+    another mode or compute, `check_widening`). One `ValueError` sentence
     otherwise."""
     from pathnet_tf.files import checkpoint
 
@@ -288,8 +288,6 @@ def check_game_a_source(source, config, widen: bool = False) -> tuple[dict, dict
                          f"{str(path)!r} (a run writes it when its game A ends)")
     arrays, header = checkpoint.load(path)
     if widen:
-        from pathnet_tf.rl.widen import check_widening
-
         check_widening(header, config, source)
         return arrays, header
     differing = checkpoint.config_differences(header.get("config"), config, GAME_B_FIELDS)
@@ -298,6 +296,29 @@ def check_game_a_source(source, config, widen: bool = False) -> tuple[dict, dict
                          f"(differing: {', '.join(differing)}); only game B's may differ: "
                          f"{', '.join(GAME_B_FIELDS)}")
     return arrays, header
+
+
+# what `--widen_game_a` may also set differently from the run whose game A it takes
+# (`runner.widen`)
+WIDEN_FIELDS = ("num_modules", "mode", "compute")
+
+
+def check_widening(header: dict, config, source) -> None:
+    """ValueError (one sentence) unless `config` may widen the game A saved with
+    `header`: fewer or as many modules in the source, every other setting but
+    `WIDEN_FIELDS` and `GAME_B_FIELDS` the source's."""
+    from pathnet_tf.files import checkpoint
+
+    saved = header.get("config") or {}
+    differing = checkpoint.config_differences(saved, config, GAME_B_FIELDS + WIDEN_FIELDS)
+    if differing:
+        raise ValueError(f"game_a_from ({str(source)!r}) learned game A with other settings "
+                         f"(differing: {', '.join(differing)}); widened, only "
+                         f"{', '.join(WIDEN_FIELDS)} and game B's may differ")
+    if saved.get("num_modules", 0) > config.num_modules:
+        raise ValueError(f"num_modules ({config.num_modules}) must be at least the "
+                         f"{saved['num_modules']} modules per layer of game_a_from "
+                         f"({str(source)!r}) to widen it")
 
 
 def parse_changes(text: str) -> dict:

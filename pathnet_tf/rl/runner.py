@@ -31,6 +31,8 @@ N of game B's pathways, `mutation_rate_b` is game B's mutation rate;
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import math
 import pathlib
@@ -50,7 +52,7 @@ from pathnet_tf.files.atomic_io import write_json
 from pathnet_tf.files.workdir import RunTerminated, held_until_sigterm, prepare_workdir
 from pathnet_tf.rl import envs as environments
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
-from pathnet_tf.rl.config import check_game_a_source, game_a_snapshot
+from pathnet_tf.rl.config import WIDEN_FIELDS, check_game_a_source, check_widening, game_a_snapshot
 from pathnet_tf.rl.evolution import WorkerPaths
 from pathnet_tf.rl.ray_envs import environment_factory
 from pathnet_tf.runs import modes
@@ -398,6 +400,54 @@ class Transfer:
         return results
 
 
+def _grow(small: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """`fresh` with `small` in its first rows along the one axis where they differ."""
+    if small.shape == fresh.shape:
+        return small
+    axes = [i for i, (a, b) in enumerate(zip(small.shape, fresh.shape)) if a != b]
+    if len(small.shape) != len(fresh.shape) or len(axes) != 1:
+        raise ValueError(f"cannot widen an array of shape {small.shape} to {fresh.shape}")
+    grown = np.array(fresh)
+    index = [slice(None)] * fresh.ndim
+    index[axes[0]] = slice(0, small.shape[axes[0]])
+    grown[tuple(index)] = small
+    return grown
+
+
+def widen(arrays: dict, header: dict, source, config) -> tuple[dict, dict]:
+    """`--widen_game_a`: the snapshot `(arrays, header)` of a finished game A (from
+    `source`, for messages) as a finished game A of `config`'s PathNet with as many or
+    more modules per layer, `(arrays, header)` as `Transfer.load_state` takes them.
+
+    A network trained as one fixed path of M_s modules per layer (M_s = 1: a plain
+    network, as `--mode=finetune --num_modules=1` learns it) is a game A whose best
+    path uses only the first M_s modules of each layer. Its modules become modules
+    0..M_s-1 of each layer here (its heads and frozen flags move along); then
+    `config`'s mode ends game A as it ends its own (`modes.Mode.between`; PathNet:
+    game A's path frozen, every other module re-initialised), and game B evolves on
+    top. `header["widened_from"]` names the source and its M, mode and compute (the
+    run's checkpoints and results.json carry it on). results/atari/README.md, part 10:
+    PathNet's game B on a Pong path that PathNet's own narrow modules do not learn."""
+    check_widening(header, config, source)
+    saved = header["config"]
+    narrow = dataclasses.replace(config, **{name: saved.get(name, getattr(config, name))
+                                            for name in WIDEN_FIELDS})
+    small = Transfer(narrow)
+    small.load_state(arrays, header, source)
+    wide = Transfer(config)
+    wide.model.add_task(environments.num_actions(config.game_a))
+    wide.model.add_task(1)  # game A's heads, as the source's (assigned below)
+    for little, big in zip(small.model.variables, wide.model.variables):
+        big.assign(_grow(little.numpy(), big.numpy()))
+    best_path = np.asarray(small.finished[0]["best_path"], np.int32)
+    modes.get(config.mode).between(wide.model, best_path)
+    wide.phase, wide.finished = 1, copy.deepcopy(small.finished)
+    wide.elapsed = small.elapsed
+    wide.widened_from = {"snapshot": str(source), **{name: getattr(narrow, name)
+                                                     for name in WIDEN_FIELDS}}
+    return wide.state()
+
+
 def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bool = True,
                  checkpoint_every: int = 100, tensorboard: str = "full",
                  jit_compile: bool = False, backend: str = "local",
@@ -419,7 +469,7 @@ def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bo
     Game B is then drawn from this run's seed after loading, so it is not the source
     run's own game B, even at the same settings. `widen_game_a`: the source may have
     fewer modules per layer, another mode or compute; its game A is moved into this
-    run's PathNet first (`widen.widen_game_a`)."""
+    run's PathNet first (`widen`)."""
     if tensorboard not in TENSORBOARD_LEVELS:
         raise ValueError(f"tensorboard ({tensorboard!r}) must be one of "
                          f"{', '.join(TENSORBOARD_LEVELS)}")
@@ -432,8 +482,6 @@ def run_transfer(config, workdir, log: Callable[[str], None] = print, resume: bo
                              "workdir: this run starts afresh in its own")
         arrays, header = check_game_a_source(game_a_from, config, widen_game_a)
         if widen_game_a:
-            from pathnet_tf.rl.widen import widen_game_a as widen
-
             arrays, header = widen(arrays, header, source, config)
         snapshot = (source, arrays, header)
     workdir = prepare_workdir(workdir)
