@@ -53,7 +53,7 @@ def main(out: str, ylabel: str, *specs: str) -> None:
             held.plot([f / 1e6 for f, _ in run["held"]], [s for _, s in run["held"]],
                       color=line.get_color(), linewidth=1.2)
     score.set_ylabel(ylabel)
-    score.legend(fontsize=7, loc="upper left")
+    score.legend(fontsize=7, loc="best")
     held.set_ylabel("workers on\ngame A's path")
     held.set_ylim(-0.05, 1.05)
     held.set_xlabel("game B's emulator frames (millions)")
