@@ -271,12 +271,17 @@ def game_a_snapshot(source) -> pathlib.Path:
     return path / "ckpt" / "game_a.npz" if path.is_dir() else path
 
 
+# what `--widen_game_a` may also set differently from the run whose game A it takes
+# (`runner.widen`)
+WIDEN_FIELDS = ("num_modules", "mode", "compute")
+
+
 def check_game_a_source(source, config, widen: bool = False) -> tuple[dict, dict]:
     """The finished game A in `source` (`game_a_snapshot`) as `(arrays, header)`, after
     checking that `config` may start from it: a mode that learns game A, and every
-    setting but `GAME_B_FIELDS` as the source run had it (`widen`: also more modules,
-    another mode or compute, `check_widening`). One `ValueError` sentence
-    otherwise."""
+    setting but `GAME_B_FIELDS` as the source run had it (`widen`: `WIDEN_FIELDS` may
+    differ too, with at least the source's modules per layer). One `ValueError`
+    sentence otherwise."""
     from pathnet_tf.files import checkpoint
 
     path = game_a_snapshot(source)
@@ -287,38 +292,18 @@ def check_game_a_source(source, config, widen: bool = False) -> tuple[dict, dict
         raise ValueError(f"game_a_from ({str(source)!r}) holds no finished game A: no "
                          f"{str(path)!r} (a run writes it when its game A ends)")
     arrays, header = checkpoint.load(path)
-    if widen:
-        check_widening(header, config, source)
-        return arrays, header
-    differing = checkpoint.config_differences(header.get("config"), config, GAME_B_FIELDS)
+    may_differ = GAME_B_FIELDS + (WIDEN_FIELDS if widen else ())
+    differing = checkpoint.config_differences(header.get("config"), config, may_differ)
     if differing:
+        which = "game B's and the widened ones" if widen else "game B's"
         raise ValueError(f"game_a_from ({str(source)!r}) learned game A with other settings "
-                         f"(differing: {', '.join(differing)}); only game B's may differ: "
-                         f"{', '.join(GAME_B_FIELDS)}")
-    return arrays, header
-
-
-# what `--widen_game_a` may also set differently from the run whose game A it takes
-# (`runner.widen`)
-WIDEN_FIELDS = ("num_modules", "mode", "compute")
-
-
-def check_widening(header: dict, config, source) -> None:
-    """ValueError (one sentence) unless `config` may widen the game A saved with
-    `header`: fewer or as many modules in the source, every other setting but
-    `WIDEN_FIELDS` and `GAME_B_FIELDS` the source's."""
-    from pathnet_tf.files import checkpoint
-
-    saved = header.get("config") or {}
-    differing = checkpoint.config_differences(saved, config, GAME_B_FIELDS + WIDEN_FIELDS)
-    if differing:
-        raise ValueError(f"game_a_from ({str(source)!r}) learned game A with other settings "
-                         f"(differing: {', '.join(differing)}); widened, only "
-                         f"{', '.join(WIDEN_FIELDS)} and game B's may differ")
-    if saved.get("num_modules", 0) > config.num_modules:
+                         f"(differing: {', '.join(differing)}); only {which} may differ: "
+                         f"{', '.join(may_differ)}")
+    if widen and header["config"]["num_modules"] > config.num_modules:
         raise ValueError(f"num_modules ({config.num_modules}) must be at least the "
-                         f"{saved['num_modules']} modules per layer of game_a_from "
-                         f"({str(source)!r}) to widen it")
+                         f"{header['config']['num_modules']} modules per layer of "
+                         f"game_a_from ({str(source)!r}) to widen it")
+    return arrays, header
 
 
 def parse_changes(text: str) -> dict:

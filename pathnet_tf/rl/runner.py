@@ -52,7 +52,7 @@ from pathnet_tf.files.atomic_io import write_json
 from pathnet_tf.files.workdir import RunTerminated, held_until_sigterm, prepare_workdir
 from pathnet_tf.rl import envs as environments
 from pathnet_tf.rl.a2c import A2CLearner, build_model, sample_actions
-from pathnet_tf.rl.config import WIDEN_FIELDS, check_game_a_source, check_widening, game_a_snapshot
+from pathnet_tf.rl.config import WIDEN_FIELDS, check_game_a_source, game_a_snapshot
 from pathnet_tf.rl.evolution import WorkerPaths
 from pathnet_tf.rl.ray_envs import environment_factory
 from pathnet_tf.runs import modes
@@ -371,11 +371,7 @@ class Transfer:
         self.elapsed = header["elapsed"]
         self.game_a_from = header.get("game_a_from")
         self.widened_from = header.get("widened_from")
-        for index in range(self.phase):
-            if self.finished[index] is not None:  # its heads, weights loaded below
-                num_actions = environments.num_actions(self.games[index])
-                self.model.add_task(num_actions)
-                self.model.add_task(1)
+        self.add_finished_heads()  # their weights loaded below
         if self.phase < 2 and "game" in header:
             self.start_game()
         load_variables(self.model.variables, arrays, header, path)
@@ -383,6 +379,14 @@ class Transfer:
             self.current.load_state({name[len("game/"):]: value for name, value in
                                      arrays.items() if name.startswith("game/")},
                                     header["game"])
+
+    def add_finished_heads(self) -> None:
+        """Each finished game's policy and value heads, fresh, onto the model (whose
+        weights a checkpoint then assigns)."""
+        for index in range(self.phase):
+            if self.finished[index] is not None:
+                self.model.add_task(environments.num_actions(self.games[index]))
+                self.model.add_task(1)
 
     def results(self) -> dict:
         results = {"schema_version": SCHEMA_VERSION, "config": self.config.to_dict(),
@@ -427,22 +431,21 @@ def widen(arrays: dict, header: dict, source, config) -> tuple[dict, dict]:
     game A's path frozen, every other module re-initialised), and game B evolves on
     top. `header["widened_from"]` names the source and its M, mode and compute (the
     run's checkpoints and results.json carry it on). results/atari/README.md, part 10:
-    PathNet's game B on a Pong path that PathNet's own narrow modules do not learn."""
-    check_widening(header, config, source)
+    PathNet's game B on a Pong path that PathNet's own narrow modules do not learn.
+    `check_game_a_source(source, config, widen=True)` has checked the pair."""
     saved = header["config"]
     narrow = dataclasses.replace(config, **{name: saved.get(name, getattr(config, name))
                                             for name in WIDEN_FIELDS})
     small = Transfer(narrow)
     small.load_state(arrays, header, source)
     wide = Transfer(config)
-    wide.model.add_task(environments.num_actions(config.game_a))
-    wide.model.add_task(1)  # game A's heads, as the source's (assigned below)
+    wide.phase, wide.finished = 1, copy.deepcopy(small.finished)
+    wide.elapsed = small.elapsed
+    wide.add_finished_heads()  # game A's, assigned the source's values below
     for little, big in zip(small.model.variables, wide.model.variables):
         big.assign(_grow(little.numpy(), big.numpy()))
     best_path = np.asarray(small.finished[0]["best_path"], np.int32)
     modes.get(config.mode).between(wide.model, best_path)
-    wide.phase, wide.finished = 1, copy.deepcopy(small.finished)
-    wide.elapsed = small.elapsed
     wide.widened_from = {"snapshot": str(source), **{name: getattr(narrow, name)
                                                      for name in WIDEN_FIELDS}}
     return wide.state()
